@@ -1,0 +1,24 @@
+import type { Config } from 'jest';
+
+// One jest project per package. ts-jest only transpiles (isolatedModules):
+// `npm test` type-checks sources and tests with tsc before jest runs.
+const project = (name: string): Config => ({
+  displayName: name,
+  rootDir: `<rootDir>/packages/${name}`,
+  testEnvironment: 'node',
+  testMatch: ['<rootDir>/__tests__/**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/../../tsconfig.test.json' }] },
+  moduleNameMapper: { '^@viworks/protocol$': '<rootDir>/../protocol/src/index.ts' },
+});
+
+const config: Config = {
+  projects: [project('protocol'), project('agent'), project('collector')].map((p) => ({
+    ...p,
+    rootDir: p.rootDir!.replace('<rootDir>/', `${__dirname}/`),
+  })),
+  globalSetup: '<rootDir>/test/globalSetup.ts',
+  globalTeardown: '<rootDir>/test/globalTeardown.ts',
+  testTimeout: 30_000,
+};
+
+export default config;

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import { Pool, type PoolClient } from 'pg';
+
+/** Anything that runs one parameterised statement. */
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
+  /** Runs a script of several statements (migrations). No parameters. */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * The store's only dependency: real PostgreSQL through `pg`, or PGlite (the
+ * same Postgres compiled to WASM, in-process) when no server is configured.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** One session for fn: needed for session-level advisory locks. */
+  withConnection<T>(fn: (c: Queryable) => Promise<T>): Promise<T>;
+  /** BEGIN … COMMIT around fn, ROLLBACK if it throws. */
+  transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+async function inTransaction<T>(c: Queryable, fn: (c: Queryable) => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    const result = await fn(c);
+    await c.query('COMMIT');
+    return result;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+function wrapPgClient(client: PoolClient): Queryable {
+  return {
+    query: async <R>(text: string, values?: readonly unknown[]) =>
+      (await client.query({ text, values: values as unknown[] })) as unknown as { rows: R[] },
+    exec: async (sql) => void (await client.query(sql)),
+  };
+}
+
+export function createPgDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Db {
+  const pool = new Pool({
+    connectionString,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'viworks-collector',
+    // Give up on a dead server quickly; the caller decides whether to retry.
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => undefined);
+  const withConnection = async <T>(fn: (c: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await fn(wrapPgClient(client));
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    kind: 'postgres',
+    query: async <R>(text: string, values?: readonly unknown[]) =>
+      (await pool.query({ text, values: values as unknown[] })) as unknown as { rows: R[] },
+    exec: async (sql) => void (await pool.query(sql)),
+    withConnection,
+    transaction: (fn) => withConnection((c) => inTransaction(c, fn)),
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * PGlite is a single session, so every use of it goes through one queue:
+ * a query from the HTTP API must not land inside a poll's transaction.
+ */
+export async function createPgliteDb(dataDir: string | null): Promise<Db> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
+  let tail: Promise<unknown> = Promise.resolve();
+  const session: Queryable = {
+    query: async <R>(text: string, values?: readonly unknown[]) => pg.query<R>(text, values as unknown[]),
+    exec: async (sql) => void (await pg.exec(sql)),
+  };
+  const withConnection = <T>(fn: (c: Queryable) => Promise<T>): Promise<T> => {
+    const run = tail.then(() => fn(session));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  return {
+    kind: 'pglite',
+    query: (text, values) => withConnection((c) => c.query(text, values)),
+    exec: (sql) => withConnection((c) => c.exec(sql)),
+    withConnection,
+    transaction: (fn) => withConnection((c) => inTransaction(c, fn)),
+    close: () => withConnection(() => pg.close()),
+  };
+}

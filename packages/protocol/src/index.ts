@@ -1,0 +1,3 @@
+export * from './schemas';
+export { agentOpenApiDocument } from './openapi';
+export { evaluateOverallHealth, DEFAULT_THRESHOLDS } from './health';

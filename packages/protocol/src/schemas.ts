@@ -1,0 +1,186 @@
+import { z } from 'zod';
+
+/**
+ * The wire contract between agent and collector. Field names follow the
+ * ViWorks OS Agent spec (snake_case JSON). Both sides validate with these
+ * schemas: the agent before it answers (in tests), the collector on every poll.
+ */
+
+const percent = z.number().min(0).max(100);
+const isoTimestamp = z.iso.datetime({ offset: true });
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe('machine-readable error code, e.g. not_found, invalid_query'),
+      message: z.string().describe('what went wrong, for a person'),
+    }),
+  })
+  .meta({ id: 'ErrorBody' });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HealthResponse = z
+  .object({
+    status: z.enum(['healthy', 'starting']),
+    timestamp: isoTimestamp,
+    version: z.string(),
+    uptime: z.number().int().nonnegative().describe('agent process uptime in seconds'),
+  })
+  .meta({ id: 'HealthResponse' });
+export type HealthResponse = z.infer<typeof HealthResponse>;
+
+export const LoadAverage = z
+  .object({
+    one_minute: z.number().nonnegative(),
+    five_minutes: z.number().nonnegative(),
+    fifteen_minutes: z.number().nonnegative(),
+  })
+  .meta({ id: 'LoadAverage' });
+
+export const SystemMetrics = z
+  .object({
+    cpu_usage_percent: percent,
+    memory_usage_percent: percent,
+    disk_usage_percent: percent.describe('usage of the filesystem holding the configured mount (default /)'),
+    load_average: LoadAverage,
+    uptime_seconds: z.number().int().nonnegative(),
+    temperature: z.number().nullable().describe('CPU package temperature in °C, null where the host has no sensor'),
+  })
+  .meta({ id: 'SystemMetrics' });
+export type SystemMetrics = z.infer<typeof SystemMetrics>;
+
+export const ServiceState = z.enum(['running', 'stopped', 'error']);
+export type ServiceState = z.infer<typeof ServiceState>;
+
+export const ServiceStatus = z
+  .object({
+    name: z.string(),
+    status: ServiceState,
+    pid: z.number().int().positive().nullable().describe('main PID (systemd MainPID, or the root of the process tree)'),
+    process_count: z.number().int().nonnegative(),
+    cpu_percent: z.number().nonnegative().nullable().describe('CPU use of all its processes since the previous sample, % of one core'),
+    memory_bytes: z.number().int().nonnegative().nullable().describe('resident memory of all its processes'),
+    source: z.enum(['systemd', 'proc']).describe('how the state was found'),
+    detail: z.string().nullable().describe('why the state is error, or the systemd sub-state'),
+  })
+  .meta({ id: 'ServiceStatus' });
+export type ServiceStatus = z.infer<typeof ServiceStatus>;
+
+export const ContainerPort = z
+  .object({
+    container_port: z.number().int(),
+    host_port: z.number().int().nullable(),
+    host_ip: z.string().nullable(),
+    protocol: z.string(),
+  })
+  .meta({ id: 'ContainerPort' });
+
+export const ContainerInfo = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    image: z.string(),
+    state: z.string().describe('docker state: created, running, exited, …'),
+    status: z.string().describe('docker status text'),
+    created_at: isoTimestamp,
+    username: z.string().nullable(),
+    session_id: z.string().nullable(),
+    managed: z.boolean().describe('true for session containers created by this agent'),
+    ports: z.array(ContainerPort),
+  })
+  .meta({ id: 'ContainerInfo' });
+export type ContainerInfo = z.infer<typeof ContainerInfo>;
+
+export const DockerState = z
+  .object({
+    available: z.boolean(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'DockerState' });
+
+export const StatusResponse = z
+  .object({
+    agent_id: z.string(),
+    hostname: z.string(),
+    timestamp: isoTimestamp.describe('when this sample was taken'),
+    system: SystemMetrics,
+    services: z.array(ServiceStatus),
+    containers: z.array(ContainerInfo),
+    docker: DockerState,
+  })
+  .meta({ id: 'StatusResponse' });
+export type StatusResponse = z.infer<typeof StatusResponse>;
+
+export const OverallHealth = z.enum(['healthy', 'degraded', 'critical']);
+export type OverallHealth = z.infer<typeof OverallHealth>;
+
+export const StatusSimpleResponse = z
+  .object({
+    status: OverallHealth,
+    timestamp: isoTimestamp,
+    cpu_usage_percent: percent,
+    memory_usage_percent: percent,
+    disk_usage_percent: percent,
+    load_one_minute: z.number().nonnegative(),
+    services_down: z.number().int().nonnegative(),
+    services_total: z.number().int().nonnegative(),
+  })
+  .meta({ id: 'StatusSimpleResponse' });
+export type StatusSimpleResponse = z.infer<typeof StatusSimpleResponse>;
+
+export const DiskInfo = z
+  .object({
+    mount: z.string(),
+    filesystem: z.string(),
+    type: z.string(),
+    size_bytes: z.number().nonnegative(),
+    used_bytes: z.number().nonnegative(),
+    usage_percent: percent,
+  })
+  .meta({ id: 'DiskInfo' });
+export type DiskInfo = z.infer<typeof DiskInfo>;
+
+export const InterfaceStats = z
+  .object({
+    name: z.string(),
+    bytes_sent: z.number().nonnegative(),
+    bytes_received: z.number().nonnegative(),
+    errors_sent: z.number().nonnegative(),
+    errors_received: z.number().nonnegative(),
+  })
+  .meta({ id: 'InterfaceStats' });
+export type InterfaceStats = z.infer<typeof InterfaceStats>;
+
+export const SystemInfoResponse = z
+  .object({
+    agent_id: z.string(),
+    timestamp: isoTimestamp,
+    cpu: z.object({
+      cores: z.number().int().positive(),
+      usage_percent: percent,
+      frequency: z.number().nonnegative().describe('MHz'),
+      brand: z.string(),
+    }),
+    memory: z.object({
+      total_gb: z.number().nonnegative(),
+      used_gb: z.number().nonnegative(),
+      available_gb: z.number().nonnegative(),
+      usage_percent: percent,
+    }),
+    network: z.object({
+      interfaces: z.array(z.string()),
+      bytes_sent: z.number().nonnegative().describe('sum over interfaces, since boot'),
+      bytes_received: z.number().nonnegative(),
+      interface_stats: z.array(InterfaceStats),
+    }),
+    disks: z.array(DiskInfo),
+    system: z.object({
+      hostname: z.string(),
+      os_name: z.string(),
+      os_version: z.string(),
+      kernel_version: z.string(),
+      architecture: z.string(),
+    }),
+  })
+  .meta({ id: 'SystemInfoResponse' });
+export type SystemInfoResponse = z.infer<typeof SystemInfoResponse>;
