@@ -40,8 +40,8 @@ export const AGENT_ID = /^[A-Za-z0-9._-]{1,50}$/;
 
 export const AgentTargetSchema = z
   .object({
-    id: z.string().regex(AGENT_ID, 'id must be 1-50 characters of A-Z a-z 0-9 . _ -'),
-    url: z.url({ protocol: /^https?$/, error: 'url must be an http:// or https:// URL' }),
+    id: z.string().regex(AGENT_ID, 'must be 1-50 characters of A-Z a-z 0-9 . _ -'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
     token: z.string().min(1).nullish(),
   })
   .strict();

@@ -34,7 +34,7 @@ export function registerHostMetrics(registry: Registry, sampler: Sampler): void 
     registers,
     collect() {
       const s = snap();
-      if (s) this.set(Math.round(s.system.memory.total_gb * 1024 ** 3));
+      if (s) this.set(s.memoryTotalBytes);
     },
   });
   new Gauge({
@@ -76,11 +76,13 @@ export function registerHostMetrics(registry: Registry, sampler: Sampler): void 
   new Gauge({
     name: 'viworks_host_temperature_celsius',
     help: 'CPU temperature, absent where the host has no sensor',
+    // A label, so that reset() removes the series instead of reporting 0 °C.
+    labelNames: ['sensor'],
     registers,
     collect() {
       this.reset();
       const t = snap()?.status.system.temperature;
-      if (typeof t === 'number') this.set(t);
+      if (typeof t === 'number') this.set({ sensor: 'cpu' }, t);
     },
   });
   new Gauge({

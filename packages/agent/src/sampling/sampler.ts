@@ -11,6 +11,7 @@ import { hasSystemd, readSystemdUnits, ServiceTracker } from './services';
 export interface Snapshot {
   readonly status: StatusResponse;
   readonly system: SystemInfoResponse;
+  readonly memoryTotalBytes: number;
   /** How long taking this sample took, in seconds. */
   readonly durationSeconds: number;
 }
@@ -120,6 +121,7 @@ export function createSampler(deps: SamplerDeps): Sampler {
           architecture: inv.arch,
         },
       },
+      memoryTotalBytes: inv.memoryTotal,
       durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
     latest = snapshot;
