@@ -2,7 +2,8 @@ import request from 'supertest';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/http/createApp';
 import type { Sampler } from '../src/sampling/sampler';
-import { silent } from './helpers';
+import { NO_AUDIT } from '../src/http/auditSink';
+import { openSecurity, silent } from './helpers';
 
 // Before the first sample there is nothing to serve: 503 with a reason, and
 // /health says "starting" (so a load balancer can wait for it).
@@ -14,7 +15,7 @@ const emptySampler: Sampler = {
   onSample: () => undefined,
 };
 
-const app = createApp({ sampler: emptySampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date() });
+const app = createApp({ sampler: emptySampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date(), security: openSecurity(), audit: NO_AUDIT });
 
 test.each(['/api/v1/status', '/api/v1/status-simple', '/api/v1/system'])('%s answers 503 not_ready', async (p) => {
   const res = await request(app).get(p).expect(503);

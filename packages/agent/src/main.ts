@@ -1,18 +1,27 @@
 #!/usr/bin/env node
-import http from 'node:http';
 import Docker from 'dockerode';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { ConfigError, loadConfig } from './config';
+import { openAuditLog } from './audit/auditLog';
+import { ConfigError, loadConfig, type AgentConfig } from './config';
+import { createCatalogue } from './commands/catalogue';
+import { cleanupAndAudit, startCleanupLoop } from './containers/cleanupLoop';
+import { createSessionManager } from './containers/sessionManager';
+import { loadCommandsConfig, resolveRunAs } from './commandsConfig';
+import { sideAudit } from './http/auditSink';
 import { createApp } from './http/createApp';
+import { adminRoutes } from './http/routes/admin';
+import { containerRoutes } from './http/routes/containers';
 import { registerHostMetrics } from './http/hostMetrics';
+import { createServer } from './http/server';
 import { createSampler } from './sampling/sampler';
+import { KeyStore, readKeyFile, watchKeyFile } from './security/keyStore';
 import { AGENT_VERSION } from './version';
 
-async function main() {
-  let config;
+function configOrExit() {
   try {
-    config = loadConfig(process.env);
+    const config = loadConfig(process.env);
+    return { config, commands: loadCommandsConfig(config.commandsFile, config.services), runAs: resolveRunAs(config.runAsUser) };
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`viworks-agent: ${err.message}`);
@@ -20,24 +29,106 @@ async function main() {
     }
     throw err;
   }
+}
+
+/** Secure by default: no credential configured means no start, unless explicitly told. */
+function keysOrExit(config: AgentConfig): KeyStore {
+  let entries: ReturnType<typeof readKeyFile> = [];
+  if (config.keysFile) {
+    try {
+      entries = readKeyFile(config.keysFile);
+    } catch (err) {
+      console.error(`viworks-agent: invalid AGENT_KEYS_FILE ${config.keysFile}: ${(err as Error).message}`);
+      process.exit(78);
+    }
+  }
+  if (entries.length === 0 && !config.jwt && !config.insecureNoAuth) {
+    console.error(
+      'viworks-agent: refusing to start without credentials: set AGENT_KEYS_FILE (create a key with viworks-agent-keygen) ' +
+        'or AGENT_JWT_SECRET / AGENT_JWT_PUBLIC_KEY_FILE. For local development only: AGENT_INSECURE_NO_AUTH=true.',
+    );
+    process.exit(78);
+  }
+  return new KeyStore(entries);
+}
+
+async function main() {
+  const { config, commands, runAs } = configOrExit();
+  const keys = keysOrExit(config);
   const logger = pino({ name: 'viworks-agent', level: config.logLevel });
+  if (config.insecureNoAuth) {
+    logger.warn('AGENT_INSECURE_NO_AUTH=true: EVERY CALLER WITHOUT A CREDENTIAL IS ADMIN. Never use this outside local development.');
+  }
+  if (!['127.0.0.1', '::1', 'localhost'].includes(config.host) && config.allowedIps.length === 0) {
+    logger.warn({ host: config.host }, 'listening beyond loopback with no AGENT_ALLOWED_IPS: any address may try a key');
+  }
+  const keyWatch = config.keysFile ? watchKeyFile(config.keysFile, keys, logger) : null;
+  process.on('SIGHUP', () => keyWatch?.reload());
+
+  const audit = await openAuditLog({ dir: config.auditDir, warn: (m) => logger.warn(m) });
+  const sideAuditSink = sideAudit(audit, logger);
+  const catalogue = createCatalogue({
+    services: commands.services,
+    logRoots: [...config.logRoots],
+    customCommands: commands.customCommands,
+    dockerSocket: config.dockerSocket,
+  });
   const docker = new Docker({ socketPath: config.dockerSocket });
   const sampler = createSampler({ config, docker, logger });
   const registry = new Registry();
   registerHostMetrics(registry, sampler);
   const startedAt = new Date();
+  const sessions = createSessionManager({ docker, policy: config.sessions, agentId: config.agentId, dockerSocket: config.dockerSocket, logger });
+
+  // Sessions that outlived their TTL while the agent was down, and containers a
+  // crash left between create and start, go before the API opens.
+  try {
+    const r = await cleanupAndAudit(sessions, audit, { actor: 'agent', ip: '' }, { removeUnstarted: true });
+    logger.info({ removed: r.removed.length, kept: r.kept, failed: r.failed.length }, 'session cleanup at start');
+  } catch (err) {
+    logger.warn({ err }, 'session cleanup at start failed (Docker unavailable?); the cleanup loop will try again');
+  }
+  const cleanupLoop = startCleanupLoop(sessions, sideAuditSink, config.sessions.cleanupIntervalSeconds * 1000, logger);
 
   await sampler.start();
-  const app = createApp({ sampler, registry, logger, version: AGENT_VERSION, startedAt });
-  const server = http.createServer(app);
-  server.keepAliveTimeout = 65_000;
+  const app = createApp({
+    sampler,
+    registry,
+    logger,
+    version: AGENT_VERSION,
+    startedAt,
+    audit: sideAuditSink,
+    extraRoutes: [
+      adminRoutes({
+        catalogue,
+        audit,
+        sideAudit: sideAuditSink,
+        logger,
+        logRoots: config.logRoots,
+        runAs,
+        maxOutputBytes: 1024 * 1024,
+      }),
+      containerRoutes({ manager: sessions, policy: config.sessions, audit, sideAudit: sideAuditSink, logger }),
+    ],
+    security: {
+      keys,
+      jwt: config.jwt,
+      insecureNoAuth: config.insecureNoAuth,
+      allowedIps: config.allowedIps,
+      trustedProxies: config.trustedProxies,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      bodyLimitBytes: config.bodyLimitBytes,
+    },
+  });
+  const { server, stopWatching } = createServer(app, config.tls, logger);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
   });
   const addr = server.address();
-  const where = typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : String(addr);
-  logger.info({ agentId: config.agentId, url: where, version: AGENT_VERSION }, `viworks-agent listening on ${where}`);
+  const scheme = config.tls ? 'https' : 'http';
+  const where = typeof addr === 'object' && addr ? `${scheme}://${addr.address}:${addr.port}` : String(addr);
+  logger.info({ agentId: config.agentId, url: where, version: AGENT_VERSION, keys: keys.size, jwt: Boolean(config.jwt) }, `viworks-agent listening on ${where}`);
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -46,7 +137,11 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     server.close();
     server.closeIdleConnections();
+    stopWatching();
+    keyWatch?.stop();
+    await cleanupLoop.stop();
     await sampler.stop();
+    await audit.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

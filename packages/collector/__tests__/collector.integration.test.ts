@@ -2,6 +2,8 @@ import Docker from 'dockerode';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { createApp as createAgentApp } from '../../agent/src/http/createApp';
+import { NO_AUDIT } from '../../agent/src/http/auditSink';
+import { openSecurity } from '../../agent/__tests__/helpers';
 import { createSampler, type Sampler } from '../../agent/src/sampling/sampler';
 import { DEFAULT_SERVICES } from '../../agent/src/sampling/serviceCatalogue';
 import { createCollector, type Collector } from '../src/createCollector';
@@ -28,7 +30,7 @@ describe.each(BACKENDS)('collector → %s', (backend, make) => {
         logger: silent,
       });
       await sampler.sampleNow();
-      agent = await listen(createAgentApp({ sampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date() }));
+      agent = await listen(createAgentApp({ sampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date(), security: openSecurity(), audit: NO_AUDIT }));
       collector = createCollector({ config: baseConfig({ agents: [{ id: 'live', baseUrl: agent.url, token: null }] }), db: t.db, logger: silent });
       await collector.start({ schedule: false });
     });

@@ -87,9 +87,67 @@ export const ContainerInfo = z
     session_id: z.string().nullable(),
     managed: z.boolean().describe('true for session containers created by this agent'),
     ports: z.array(ContainerPort),
+    // Session details (null for containers the agent did not create). Defaulted so
+    // a collector still reads agents that predate them.
+    started_at: isoTimestamp.nullable().default(null).describe('when the container last started'),
+    stopped_at: isoTimestamp.nullable().default(null).describe('when it last stopped; null while running or never started'),
+    memory_bytes: z.number().int().nonnegative().nullable().default(null).describe('current memory use (page cache excluded); null unless running'),
+    cpu_percent: z.number().nonnegative().nullable().default(null).describe('CPU use since the previous sample, % of one core; null on the first sample'),
+    limits: z
+      .object({
+        memory_bytes: z.number().int().nonnegative().describe('memory limit; memory+swap is the same'),
+        cpu_shares: z.number().int().nonnegative(),
+        pids_limit: z.number().int().nullable(),
+      })
+      .nullable()
+      .default(null),
+    created_by: z.string().nullable().default(null).describe('the key id or JWT subject that spawned the session'),
   })
   .meta({ id: 'ContainerInfo' });
 export type ContainerInfo = z.infer<typeof ContainerInfo>;
+
+const sessionId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit');
+
+export const SessionRequest = z
+  .object({
+    username: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,99}$/, 'must be 1-100 characters of A-Z a-z 0-9 _ . @ -'),
+    session_id: sessionId,
+    image: z.string().min(1).max(255).describe('an image from the agent\'s allow-list (AGENT_SESSION_IMAGES)'),
+    memory_mb: z.number().int('must be a whole number').optional().describe('memory limit in MiB (memory+swap is the same); default AGENT_SESSION_MEMORY_MB_DEFAULT'),
+    cpu_shares: z.number().int('must be a whole number').optional().describe('relative CPU weight (1024 = one full share); default AGENT_SESSION_CPU_SHARES_DEFAULT'),
+    pids_limit: z.number().int('must be a whole number').optional().describe('maximum processes in the container; default AGENT_SESSION_PIDS_DEFAULT'),
+    ports: z.array(z.number().int().min(1).max(65535)).max(8).default([]).describe('container TCP ports to publish on the session interface'),
+    env: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string().max(4096).regex(/^[^\0]*$/, 'must not hold NUL'))
+      .default({})
+      .describe('environment variables; names are audited, values are not'),
+  })
+  .strict()
+  .meta({ id: 'SessionRequest' });
+export type SessionRequest = z.infer<typeof SessionRequest>;
+
+export const SessionList = z.object({ containers: z.array(ContainerInfo) }).meta({ id: 'SessionList' });
+export type SessionList = z.infer<typeof SessionList>;
+
+export const CleanupRequest = z
+  .object({
+    ttl_seconds: z.number().int().min(0).optional().describe('remove sessions created longer ago than this; default AGENT_SESSION_TTL_SECONDS'),
+    exited_ttl_seconds: z.number().int().min(0).optional().describe('remove sessions stopped for longer than this; default AGENT_SESSION_EXITED_TTL_SECONDS'),
+    dry_run: z.boolean().default(false).describe('report what would be removed, remove nothing'),
+  })
+  .strict()
+  .meta({ id: 'CleanupRequest' });
+export type CleanupRequest = z.infer<typeof CleanupRequest>;
+
+export const CleanupResult = z
+  .object({
+    removed: z.array(z.object({ id: z.string(), session_id: z.string().nullable(), reason: z.string() })),
+    kept: z.number().int().nonnegative(),
+    failed: z.array(z.object({ id: z.string(), error: z.string() })),
+    dry_run: z.boolean(),
+  })
+  .meta({ id: 'CleanupResult' });
+export type CleanupResult = z.infer<typeof CleanupResult>;
 
 export const DockerState = z
   .object({
@@ -184,3 +242,35 @@ export const SystemInfoResponse = z
   })
   .meta({ id: 'SystemInfoResponse' });
 export type SystemInfoResponse = z.infer<typeof SystemInfoResponse>;
+
+export const CommandRequest = z
+  .object({
+    command: z.string().min(1).max(100).describe('a name from GET /api/v1/commands, e.g. disk.usage or custom.backup'),
+    params: z.record(z.string(), z.unknown()).optional().describe('typed parameters of that command'),
+  })
+  .strict()
+  .meta({ id: 'CommandRequest' });
+export type CommandRequest = z.infer<typeof CommandRequest>;
+
+export const CommandResult = z
+  .object({
+    id: z.string().describe('correlation id, also in the audit log'),
+    command: z.string(),
+    status: z.enum(['completed', 'failed', 'timed_out', 'rejected']),
+    exit_code: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    stdout: z.string(),
+    stderr: z.string(),
+    duration_ms: z.number().nonnegative(),
+    truncated: z.boolean().describe('true when output passed the cap (1 MiB per stream) and was cut'),
+  })
+  .meta({ id: 'CommandResult' });
+export type CommandResult = z.infer<typeof CommandResult>;
+
+export const CommandRejection = z
+  .object({
+    id: z.string(),
+    status: z.literal('rejected'),
+    error: z.object({ code: z.string(), message: z.string(), param: z.string().nullable() }),
+  })
+  .meta({ id: 'CommandRejection' });

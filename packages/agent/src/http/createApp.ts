@@ -3,7 +3,24 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { agentOpenApiDocument, evaluateOverallHealth, type HealthResponse, type StatusSimpleResponse } from '@viworks/protocol';
 import type { Sampler, Snapshot } from '../sampling/sampler';
+import { ipInRanges, type IpRange } from '../security/ipRanges';
+import type { JwtConfig } from '../security/jwt';
+import type { KeyStore } from '../security/keyStore';
+import type { AuditSink } from './auditSink';
+import { authenticate, requireRole } from './middleware/authenticate';
 import { errorHandler, HttpError, notFound } from './middleware/errors';
+import { ipFilter } from './middleware/ipFilter';
+import { rateLimiter } from './middleware/rateLimit';
+
+export interface SecurityOptions {
+  keys: KeyStore;
+  jwt: JwtConfig | null;
+  insecureNoAuth: boolean;
+  allowedIps: readonly IpRange[];
+  trustedProxies: readonly IpRange[];
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+}
 
 export interface AppDeps {
   sampler: Sampler;
@@ -12,24 +29,37 @@ export interface AppDeps {
   version: string;
   /** When the agent process started (for /health uptime). */
   startedAt: Date;
+  security: SecurityOptions;
+  audit: AuditSink;
+  /** Further route modules (administration, container sessions), mounted after the read-only API. */
+  extraRoutes?: ReadonlyArray<(router: express.Router) => void>;
   now?: () => Date;
 }
 
 /** Builds the agent's HTTP API. Never listens: main.ts does. */
 export function createApp(deps: AppDeps): express.Express {
-  const { sampler, registry, version, startedAt } = deps;
+  const { sampler, registry, version, startedAt, security, audit } = deps;
   const now = deps.now ?? (() => new Date());
   const openapi = agentOpenApiDocument(version);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // X-Forwarded-For is believed only from the proxies we were told to trust.
+  app.set('trust proxy', (addr: string) => ipInRanges(addr, security.trustedProxies));
 
+  app.use(ipFilter(security.allowedIps, audit));
+  app.use(rateLimiter(security.rateLimitPerMinute, audit));
+  app.use(express.json({ limit: security.bodyLimitBytes, strict: true }));
+  app.use(authenticate({ keys: security.keys, jwt: security.jwt, insecureNoAuth: security.insecureNoAuth, audit }));
+
+  const viewer = requireRole('viewer', audit);
   const snapshot = (): Snapshot => {
     const s = sampler.latest();
     if (!s) throw new HttpError(503, 'not_ready', 'the agent has not finished its first sample yet');
     return s;
   };
 
+  // Public: load balancers and humans reading the docs.
   app.get('/api/v1/health', (_req, res) => {
     const body: HealthResponse = {
       status: sampler.latest() ? 'healthy' : 'starting',
@@ -39,12 +69,15 @@ export function createApp(deps: AppDeps): express.Express {
     };
     res.json(body);
   });
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
 
-  app.get('/api/v1/status', (_req, res) => {
+  app.get('/api/v1/status', viewer, (_req, res) => {
     res.json(snapshot().status);
   });
 
-  app.get('/api/v1/status-simple', (_req, res) => {
+  app.get('/api/v1/status-simple', viewer, (_req, res) => {
     const { status } = snapshot();
     const down = status.services.filter((s) => s.status !== 'running').length;
     const body: StatusSimpleResponse = {
@@ -60,22 +93,19 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(body);
   });
 
-  app.get('/api/v1/system', (_req, res) => {
+  app.get('/api/v1/system', viewer, (_req, res) => {
     res.json(snapshot().system);
   });
 
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openapi);
+  app.get('/metrics', viewer, async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
   });
 
-  app.get('/metrics', async (_req, res, next) => {
-    try {
-      const text = await registry.metrics();
-      res.type(registry.contentType).send(text);
-    } catch (err) {
-      next(err);
-    }
-  });
+  for (const mount of deps.extraRoutes ?? []) {
+    const router = express.Router();
+    mount(router);
+    app.use(router);
+  }
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));
