@@ -18,7 +18,8 @@ const config: Config = {
   })),
   globalSetup: '<rootDir>/test/globalSetup.ts',
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
-  testTimeout: 30_000,
+  // Generous: PGlite start-up (WASM) and first samples are slow on a busy 2-core machine.
+  testTimeout: 60_000,
 };
 
 export default config;

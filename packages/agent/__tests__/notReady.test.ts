@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/http/createApp';
+import { SampleHistory } from '../src/sampling/history';
 import type { Sampler } from '../src/sampling/sampler';
 import { NO_AUDIT } from '../src/http/auditSink';
 import { openSecurity, silent } from './helpers';
@@ -13,6 +14,7 @@ const emptySampler: Sampler = {
   latest: () => null,
   sampleNow: () => Promise.reject(new Error('not used')),
   onSample: () => undefined,
+  history: new SampleHistory(10),
 };
 
 const app = createApp({ sampler: emptySampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date(), security: openSecurity(), audit: NO_AUDIT });

@@ -18,6 +18,7 @@ export interface AgentConfig {
   readonly port: number;
   readonly sampleIntervalMs: number;
   readonly inventoryIntervalMs: number;
+  readonly historySeconds: number;
   readonly diskMount: string;
   readonly services: readonly ServiceDefinition[];
   readonly dockerSocket: string;
@@ -48,6 +49,7 @@ const EnvSchema = z.object({
   AGENT_PORT: intFrom(0, 65535).default(8210),
   AGENT_SAMPLE_INTERVAL_MS: intFrom(250, 3_600_000).default(5000),
   AGENT_INVENTORY_INTERVAL_MS: intFrom(1000, 86_400_000).default(60_000),
+  AGENT_HISTORY_SECONDS: intFrom(60, 7 * 86_400).default(21_600),
   AGENT_DISK_MOUNT: z.string().startsWith('/', 'must be an absolute path').default('/'),
   AGENT_SERVICES: z.string().optional(),
   AGENT_DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
@@ -184,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
     port: e.AGENT_PORT,
     sampleIntervalMs: e.AGENT_SAMPLE_INTERVAL_MS,
     inventoryIntervalMs: e.AGENT_INVENTORY_INTERVAL_MS,
+    historySeconds: e.AGENT_HISTORY_SECONDS,
     diskMount: e.AGENT_DISK_MOUNT,
     services: Object.freeze(services),
     dockerSocket: e.AGENT_DOCKER_SOCKET,

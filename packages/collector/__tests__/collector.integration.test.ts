@@ -33,7 +33,7 @@ describe.each(BACKENDS)('collector → %s', (backend, make) => {
       agent = await listen(createAgentApp({ sampler, registry: new Registry(), logger: silent, version: '0.1.0', startedAt: new Date(), security: openSecurity(), audit: NO_AUDIT }));
       collector = createCollector({ config: baseConfig({ agents: [{ id: 'live', baseUrl: agent.url, token: null }] }), db: t.db, logger: silent });
       await collector.start({ schedule: false });
-    });
+    }, 120_000);
     afterAll(async () => {
       await collector?.stop();
       await agent?.close();

@@ -127,6 +127,18 @@ export function agentOpenApiDocument(version: string): Json {
           responses: { '200': { description: 'text/plain; version=0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
         },
       },
+      '/api/v1/metrics/history': {
+        get: {
+          operationId: 'getMetricsHistory',
+          summary: 'Recent samples (default 6 h), for a collector filling a gap',
+          security: secured,
+          parameters: [
+            { name: 'since', in: 'query', required: true, schema: { type: 'string', format: 'date-time' } },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 2000 } },
+          ],
+          responses: { '200': json('MetricsHistoryResponse', 'a page of samples after since'), ...bad, ...errors, ...auth },
+        },
+      },
       '/api/v1/command': {
         post: {
           operationId: 'runCommand',

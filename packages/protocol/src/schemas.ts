@@ -274,3 +274,22 @@ export const CommandRejection = z
     error: z.object({ code: z.string(), message: z.string(), param: z.string().nullable() }),
   })
   .meta({ id: 'CommandRejection' });
+
+export const HistorySample = z
+  .object({
+    timestamp: isoTimestamp,
+    system: SystemMetrics,
+  })
+  .meta({ id: 'HistorySample' });
+export type HistorySample = z.infer<typeof HistorySample>;
+
+export const MetricsHistoryResponse = z
+  .object({
+    agent_id: z.string(),
+    samples: z.array(HistorySample).describe('oldest first, strictly after `since`'),
+    next_since: isoTimestamp.nullable().describe('pass as `since` for the next page; null when this page reaches the newest sample'),
+    oldest: isoTimestamp.nullable().describe('the oldest sample the agent still holds'),
+    complete: z.boolean().describe('false when `since` is older than the history the agent holds: part of the gap cannot be recovered'),
+  })
+  .meta({ id: 'MetricsHistoryResponse' });
+export type MetricsHistoryResponse = z.infer<typeof MetricsHistoryResponse>;

@@ -1,7 +1,14 @@
 import express from 'express';
+import { z } from 'zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { agentOpenApiDocument, evaluateOverallHealth, type HealthResponse, type StatusSimpleResponse } from '@viworks/protocol';
+import {
+  agentOpenApiDocument,
+  evaluateOverallHealth,
+  type HealthResponse,
+  type MetricsHistoryResponse,
+  type StatusSimpleResponse,
+} from '@viworks/protocol';
 import type { Sampler, Snapshot } from '../sampling/sampler';
 import { ipInRanges, type IpRange } from '../security/ipRanges';
 import type { JwtConfig } from '../security/jwt';
@@ -95,6 +102,34 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/api/v1/system', viewer, (_req, res) => {
     res.json(snapshot().system);
+  });
+
+  const HistoryQuery = z
+    .object({
+      since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2025-09-03T09:00:00Z' }),
+      limit: z.coerce.number().int('must be a whole number').min(1).max(2000).default(500),
+    })
+    .strict();
+
+  app.get('/api/v1/metrics/history', viewer, (req, res) => {
+    const q = HistoryQuery.safeParse(req.query);
+    if (!q.success) {
+      const issue = q.error.issues[0]!;
+      throw new HttpError(400, 'invalid_query', `${issue.path.join('.') || 'query'}: ${issue.message}`);
+    }
+    const since = new Date(q.data.since);
+    if (since.getTime() > now().getTime() + 300_000) throw new HttpError(400, 'invalid_query', 'since: is in the future');
+    const history = sampler.history;
+    const oldest = history.oldest();
+    const page = history.after(since, q.data.limit);
+    const body: MetricsHistoryResponse = {
+      agent_id: snapshot().status.agent_id,
+      samples: page.samples,
+      next_since: page.more ? page.samples.at(-1)!.timestamp : null,
+      oldest: oldest?.timestamp ?? null,
+      complete: oldest !== null && Date.parse(oldest.timestamp) <= since.getTime(),
+    };
+    res.json(body);
   });
 
   app.get('/metrics', viewer, async (_req, res) => {

@@ -5,6 +5,7 @@ import type { StatusResponse, SystemInfoResponse } from '@viworks/protocol';
 import type { AgentConfig } from '../config';
 import { sampleContainers } from './containers';
 import { sampleInventory, sampleSystemMetrics, sampleTemperature, type HostInventory } from './host';
+import { SampleHistory } from './history';
 import { readProcessTable, readUptimeSeconds } from './processTable';
 import { hasSystemd, readSystemdUnits, ServiceTracker } from './services';
 
@@ -26,10 +27,15 @@ export interface Sampler {
   sampleNow(): Promise<Snapshot>;
   /** Calls fn after every successful sample. */
   onSample(fn: (s: Snapshot) => void): void;
+  /** Recent samples' system metrics, for collectors filling a gap. */
+  readonly history: SampleHistory;
 }
 
 export interface SamplerDeps {
-  config: Pick<AgentConfig, 'agentId' | 'sampleIntervalMs' | 'inventoryIntervalMs' | 'diskMount' | 'services'>;
+  config: Pick<AgentConfig, 'agentId' | 'sampleIntervalMs' | 'inventoryIntervalMs' | 'diskMount' | 'services'> & {
+    /** How much history to keep, in seconds (default 6 h). */
+    historySeconds?: number;
+  };
   docker: Docker;
   logger: Logger;
   now?: () => Date;
@@ -57,6 +63,7 @@ export function createSampler(deps: SamplerDeps): Sampler {
   let inFlight: Promise<Snapshot> | null = null;
   let stopped = true;
   const listeners: Array<(s: Snapshot) => void> = [];
+  const history = new SampleHistory(Math.max(1, Math.ceil(((config.historySeconds ?? 21_600) * 1000) / config.sampleIntervalMs)));
 
   async function refreshInventoryIfDue(): Promise<HostInventory> {
     const t = Date.now();
@@ -125,6 +132,7 @@ export function createSampler(deps: SamplerDeps): Sampler {
       durationSeconds: Number(process.hrtime.bigint() - started) / 1e9,
     };
     latest = snapshot;
+    history.push({ timestamp, system });
     for (const fn of listeners) fn(snapshot);
     return snapshot;
   }
@@ -162,5 +170,6 @@ export function createSampler(deps: SamplerDeps): Sampler {
     latest: () => latest,
     sampleNow,
     onSample: (fn) => void listeners.push(fn),
+    history,
   };
 }
