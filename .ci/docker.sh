@@ -59,3 +59,17 @@ if ! "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1; then
     - "$IMAGE" >/dev/null
 fi
 log "test image $IMAGE present"
+
+# Sessions left by test or benchmark runs that died before their afterAll (their
+# agent ids are "<what>-<pid>-<time>"): they would hold pool ports for ever. Only
+# those older than 30 minutes, so a run in progress elsewhere is left alone.
+cutoff=$(( $(date +%s) - 1800 ))
+stale=0
+while read -r id agent created; do
+  [ -n "$id" ] || continue
+  if [[ "$agent" =~ ^(lifecycle|limits|restart|collected|down|bench)-[0-9]+- ]] && [ "$(date -d "$created" +%s)" -lt "$cutoff" ]; then
+    "$DOCKER" rm -f "$id" >/dev/null 2>&1 && stale=$((stale + 1))
+  fi
+done < <("$DOCKER" ps -aq --filter label=works.viworks.managed=true \
+          | xargs -r "$DOCKER" inspect -f '{{.Id}} {{index .Config.Labels "works.viworks.agent-id"}} {{.Created}}')
+[ "$stale" -eq 0 ] || log "removed $stale stale test session container(s)"

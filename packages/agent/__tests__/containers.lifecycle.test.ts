@@ -1,6 +1,7 @@
 import net from 'node:net';
 import request from 'supertest';
 import { ContainerInfo, SessionList, StatusResponse } from '@viworks/protocol';
+import { usageRefreshed } from '../src/sampling/containers';
 import {
   containersOf,
   describeDocker,
@@ -98,8 +99,12 @@ describeDocker('session containers on a real Docker engine', () => {
     // Listed by the API, and by /status from the background sampler with its memory and CPU.
     const list = SessionList.parse((await request(agent.app).get('/api/v1/containers').set(op).expect(200)).body);
     expect(list.containers.map((c) => c.session_id)).toContain(session);
-    await agent.sampler.sampleNow();
-    await agent.sampler.sampleNow();
+    // Usage is refreshed in the background (the engine's stats take ~1 s): a sample
+    // starts a refresh, the next one serves it; CPU % needs two readings.
+    for (let i = 0; i < 3; i++) {
+      await agent.sampler.sampleNow();
+      await usageRefreshed(agent.engine);
+    }
     const st = StatusResponse.parse((await request(agent.app).get('/api/v1/status').set(op).expect(200)).body);
     expect(st.docker).toEqual({ available: true, error: null });
     const sampled = st.containers.find((c) => c.id === info.id)!;
@@ -361,5 +366,23 @@ describe('Docker engine down', () => {
     // Bad input is still bad input, engine or not.
     const bad = await request(agent.app).post('/api/v1/containers').set(op).send({ username: 'a', session_id: 's1', image: 'alpine:3' });
     expect(bad.status).toBe(400);
+  });
+
+  test('an audit log that cannot be written refuses the action before the engine is asked: 503 audit_unavailable', async () => {
+    const mute = await sessionAgent({
+      agentId: runTag('down'),
+      socketPath: '/nonexistent/docker.sock',
+      auditAppend: async () => {
+        throw new Error('EIO: disk gone');
+      },
+    });
+    try {
+      const r = await request(mute.app).post('/api/v1/containers').set(op).send({ username: 'a', session_id: 's1', image: TEST_IMAGE });
+      // audit_unavailable, not docker_unavailable: nothing reached the engine.
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('audit_unavailable');
+    } finally {
+      await mute.close();
+    }
   });
 });

@@ -46,6 +46,10 @@ function probeDocker(): string | null {
 }
 
 export const dockerUnavailable: string | null = probeDocker();
+if (dockerUnavailable && process.env.CI !== 'true') {
+  // jest does not name wholly skipped suites, so say it here.
+  console.warn(`[viworks] Docker unavailable (${dockerUnavailable}): session-container tests skipped. Run: bash .ci/docker.sh`);
+}
 
 /**
  * describe() when the engine is up with the test image. In CI (CI=true) these
@@ -110,6 +114,8 @@ export function keyedSecurity(): SecurityOptions {
 export interface SessionAgent {
   app: ReturnType<typeof createApp>;
   agentId: string;
+  /** The engine client the sampler and the manager share. */
+  engine: Docker;
   manager: SessionManager;
   sampler: Sampler;
   audit: AuditLog;
@@ -119,7 +125,14 @@ export interface SessionAgent {
 }
 
 /** An agent app as main.ts wires it: real sampler, real audit log, the container routes. */
-export async function sessionAgent(opts: { agentId: string; policy?: SessionPolicy; socketPath?: string; security?: SecurityOptions }): Promise<SessionAgent> {
+export async function sessionAgent(opts: {
+  agentId: string;
+  policy?: SessionPolicy;
+  socketPath?: string;
+  security?: SecurityOptions;
+  /** Stands in for the audit log's append (e.g. one that fails). */
+  auditAppend?: AuditLog['append'];
+}): Promise<SessionAgent> {
   const policy = opts.policy ?? testPolicy();
   const engine = new Docker({ socketPath: opts.socketPath ?? DOCKER_SOCKET });
   const sampler = createSampler({
@@ -140,11 +153,12 @@ export async function sessionAgent(opts: { agentId: string; policy?: SessionPoli
     startedAt: new Date(),
     audit,
     security: opts.security ?? keyedSecurity(),
-    extraRoutes: [containerRoutes({ manager, policy, audit, sideAudit: audit, logger: silent })],
+    extraRoutes: [containerRoutes({ manager, policy, audit: opts.auditAppend ? { append: opts.auditAppend } : audit, sideAudit: audit, logger: silent })],
   });
   return {
     app,
     agentId: opts.agentId,
+    engine,
     manager,
     sampler,
     audit,

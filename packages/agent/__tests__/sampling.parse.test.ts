@@ -102,3 +102,24 @@ describe('parseServiceList', () => {
     expect(() => parseServiceList(raw)).toThrow(message);
   });
 });
+
+describe('/proc parsers', () => {
+  const { parseProcStatCpu, parseProcNetDev } = require('../src/sampling/host') as typeof import('../src/sampling/host');
+  test('cpu line of /proc/stat: busy excludes idle and iowait', () => {
+    expect(parseProcStatCpu('cpu  100 5 50 800 40 1 4 0 0 0\ncpu0 1 2 3 4\n')).toEqual({ busy: 160, total: 1000 });
+    expect(parseProcStatCpu('intr 1 2 3\n')).toBeNull();
+  });
+  test('/proc/net/dev', () => {
+    const text = [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      '    lo:   39711     420    0    0    0     0          0         0    39711     420    0    0    0     0       0          0',
+      '  eth0: 233197387  165432    3    0    0     0          0         0   989111    9876    7    0    0     0       0          0',
+      '',
+    ].join('\n');
+    expect(parseProcNetDev(text)).toEqual([
+      { name: 'lo', bytes_received: 39711, errors_received: 0, bytes_sent: 39711, errors_sent: 0 },
+      { name: 'eth0', bytes_received: 233197387, errors_received: 3, bytes_sent: 989111, errors_sent: 7 },
+    ]);
+  });
+});

@@ -6,6 +6,7 @@ import { openAuditLog } from './audit/auditLog';
 import { ConfigError, loadConfig, type AgentConfig } from './config';
 import { createCatalogue } from './commands/catalogue';
 import { cleanupAndAudit, startCleanupLoop } from './containers/cleanupLoop';
+import { SessionError } from './containers/sessionError';
 import { createSessionManager } from './containers/sessionManager';
 import { loadCommandsConfig, resolveRunAs } from './commandsConfig';
 import { sideAudit } from './http/auditSink';
@@ -86,7 +87,8 @@ async function main() {
     const r = await cleanupAndAudit(sessions, audit, { actor: 'agent', ip: '' }, { removeUnstarted: true });
     logger.info({ removed: r.removed.length, kept: r.kept, failed: r.failed.length }, 'session cleanup at start');
   } catch (err) {
-    logger.warn({ err }, 'session cleanup at start failed (Docker unavailable?); the cleanup loop will try again');
+    if (err instanceof SessionError && err.code === 'docker_unavailable') logger.info(`no session cleanup at start: ${err.message}`);
+    else logger.warn({ err }, 'session cleanup at start failed; the cleanup loop will try again');
   }
   const cleanupLoop = startCleanupLoop(sessions, sideAuditSink, config.sessions.cleanupIntervalSeconds * 1000, logger);
 

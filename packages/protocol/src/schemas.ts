@@ -116,10 +116,12 @@ export const SessionRequest = z
     memory_mb: z.number().int('must be a whole number').optional().describe('memory limit in MiB (memory+swap is the same); default AGENT_SESSION_MEMORY_MB_DEFAULT'),
     cpu_shares: z.number().int('must be a whole number').optional().describe('relative CPU weight (1024 = one full share); default AGENT_SESSION_CPU_SHARES_DEFAULT'),
     pids_limit: z.number().int('must be a whole number').optional().describe('maximum processes in the container; default AGENT_SESSION_PIDS_DEFAULT'),
-    ports: z.array(z.number().int().min(1).max(65535)).max(8).default([]).describe('container TCP ports to publish on the session interface'),
+    // Optional rather than defaulted: the OpenAPI document is generated from output
+    // types, where a default would show as required.
+    ports: z.array(z.number().int().min(1).max(65535)).max(8).optional().describe('container TCP ports to publish on the session interface (default none)'),
     env: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string().max(4096).regex(/^[^\0]*$/, 'must not hold NUL'))
-      .default({})
+      .optional()
       .describe('environment variables; names are audited, values are not'),
   })
   .strict()
@@ -133,7 +135,7 @@ export const CleanupRequest = z
   .object({
     ttl_seconds: z.number().int().min(0).optional().describe('remove sessions created longer ago than this; default AGENT_SESSION_TTL_SECONDS'),
     exited_ttl_seconds: z.number().int().min(0).optional().describe('remove sessions stopped for longer than this; default AGENT_SESSION_EXITED_TTL_SECONDS'),
-    dry_run: z.boolean().default(false).describe('report what would be removed, remove nothing'),
+    dry_run: z.boolean().optional().describe('report what would be removed, remove nothing (default false)'),
   })
   .strict()
   .meta({ id: 'CleanupRequest' });

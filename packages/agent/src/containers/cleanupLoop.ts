@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CleanupResult } from '@viworks/protocol';
 import type { AuditEntryInput } from '../audit/auditLog';
+import { SessionError } from './sessionError';
 import type { CleanupOptions, SessionManager } from './sessionManager';
 
 export interface CleanupAudit {
@@ -11,7 +12,9 @@ export interface CleanupAudit {
 /**
  * Runs a cleanup and leaves one audit entry per removed session (action
  * container.remove, the reason in detail) plus one for the run, all linked by
- * one correlation id. Used by the API, at agent start and by the loop.
+ * one correlation id. Used by the API, at agent start and by the loop; the loop
+ * passes auditIdle false so a run that changed nothing leaves no entry (one every
+ * five minutes would bury the entries that matter).
  */
 export async function cleanupAndAudit(
   manager: SessionManager,
@@ -19,6 +22,7 @@ export async function cleanupAndAudit(
   who: { actor: string; ip: string },
   opts: CleanupOptions,
   correlationId: string = randomUUID(),
+  auditIdle = true,
 ): Promise<CleanupResult> {
   const result = await manager.cleanup(opts);
   if (!result.dry_run) {
@@ -29,6 +33,7 @@ export async function cleanupAndAudit(
       await audit.append({ ...who, action: 'container.remove', result: 'failed', target: f.id, detail: `cleanup: ${f.error}`, correlationId });
     }
   }
+  if (!auditIdle && result.removed.length === 0 && result.failed.length === 0) return result;
   await audit.append({
     ...who,
     action: 'container.cleanup',
@@ -56,11 +61,15 @@ export function startCleanupLoop(manager: SessionManager, audit: CleanupAudit, i
 
   const tick = () => {
     if (stopped || inFlight) return;
-    inFlight = cleanupAndAudit(manager, audit, { actor: 'agent', ip: '' }, {})
+    inFlight = cleanupAndAudit(manager, audit, { actor: 'agent', ip: '' }, {}, randomUUID(), false)
       .then((r) => {
         if (r.removed.length || r.failed.length) logger.info({ removed: r.removed.length, failed: r.failed.length }, 'session cleanup');
       })
-      .catch((err: unknown) => logger.warn({ err }, 'session cleanup failed; trying again next interval'))
+      .catch((err: unknown) => {
+        // A host without Docker is normal: say so quietly, not every five minutes at warn.
+        if (err instanceof SessionError && err.code === 'docker_unavailable') logger.debug({ err: err.message }, 'session cleanup skipped: Docker unavailable');
+        else logger.warn({ err }, 'session cleanup failed; trying again next interval');
+      })
       .finally(() => (inFlight = null));
   };
   if (intervalMs > 0) {

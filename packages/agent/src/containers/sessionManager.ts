@@ -55,6 +55,8 @@ interface Reservation {
   readonly ports: readonly number[];
   /** Sequence number at release; null while the spawn is in flight. */
   doneSeq: number | null;
+  /** The container exists (a listing begun before the release may not show it yet). */
+  created: boolean;
 }
 
 // A spawn whose start fails because a pool port is taken by something we cannot
@@ -103,6 +105,16 @@ export function createSessionManager(deps: SessionManagerDeps): SessionManager {
     ...(c.Ports ?? []).map((p) => p.PublicPort).filter((p): p is number => typeof p === 'number'),
   ];
 
+  /**
+   * Chooses host ports and claims the session id for one spawn. Ports held by
+   * existing containers come from the engine (the host-ports label covers
+   * stopped sessions, which publish nothing); ports of spawns still between
+   * here and their container existing come from `reservations`. Under the lock,
+   * so 20 spawns at once see each other. A reservation is dropped by the first
+   * listing that began after its release (that listing shows the container, or
+   * there is none); until then it still counts, which can only over-count, never
+   * hand a port out twice.
+   */
   async function reserve(spec: SessionSpec, exclude: ReadonlySet<number>): Promise<Reservation> {
     return locked(async () => {
       const listSeq = ++seq;
@@ -113,7 +125,7 @@ export function createSessionManager(deps: SessionManagerDeps): SessionManager {
       if (all.some((c) => c.Labels?.[LABELS.sessionId] === spec.sessionId) || pending.some((r) => r.sessionId === spec.sessionId)) {
         throw new SessionError(409, 'session_exists', `session_id: a session "${spec.sessionId}" already exists`);
       }
-      const count = all.filter(ours).length + pending.filter((r) => r.doneSeq === null).length;
+      const count = all.filter(ours).length + pending.filter((r) => r.doneSeq === null || r.created).length;
       if (count >= policy.maxSessions) {
         throw new SessionError(409, 'session_limit', `this agent already holds ${count} sessions, the most AGENT_SESSION_MAX_SESSIONS allows (${policy.maxSessions})`);
       }
@@ -126,7 +138,7 @@ export function createSessionManager(deps: SessionManagerDeps): SessionManager {
         throw new SessionError(409, 'port_pool_exhausted', `ports: ${spec.ports.length} host port(s) needed, ${freePorts(policy.portPool, used)} free in the pool ${pool}`);
       }
       if (policy.portPool.kind === 'range') nextPort = got.next;
-      const r: Reservation = { sessionId: spec.sessionId, ports: got.ports, doneSeq: null };
+      const r: Reservation = { sessionId: spec.sessionId, ports: got.ports, doneSeq: null, created: false };
       reservations.add(r);
       return r;
     });
@@ -191,6 +203,7 @@ export function createSessionManager(deps: SessionManagerDeps): SessionManager {
         const r = await reserve(spec, exclude);
         try {
           const id = await createAndStart(spec, r.ports, createdBy);
+          r.created = true;
           return await describeById(id);
         } catch (err) {
           if (!(err instanceof PortTaken)) throw err;

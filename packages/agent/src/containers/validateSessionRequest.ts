@@ -48,8 +48,9 @@ export function validateSessionRequest(body: unknown, policy: SessionPolicy): Se
   const memoryMb = limit('memory_mb', r.memory_mb, policy.memoryMb, ' MiB');
   const cpuShares = limit('cpu_shares', r.cpu_shares, policy.cpuShares);
   const pidsLimit = limit('pids_limit', r.pids_limit, policy.pidsLimit);
-  const ports = [...new Set(r.ports)].sort((a, b) => a - b);
-  if (ports.length !== r.ports.length) throw new SessionError(400, 'invalid_body', 'ports: a container port is listed twice');
+  const requested = r.ports ?? [];
+  const ports = [...new Set(requested)].sort((a, b) => a - b);
+  if (ports.length !== requested.length) throw new SessionError(400, 'invalid_body', 'ports: a container port is listed twice');
   if (policy.portPool.kind === 'range' && ports.length > policy.portPool.last - policy.portPool.first + 1) {
     throw new SessionError(400, 'limit_out_of_range', `ports: ${ports.length} ports asked for, the pool holds only ${policy.portPool.last - policy.portPool.first + 1}`);
   }
@@ -61,7 +62,7 @@ export function validateSessionRequest(body: unknown, policy: SessionPolicy): Se
     cpuShares,
     pidsLimit,
     ports,
-    env: r.env,
+    env: r.env ?? {},
     readOnlyRoot: !policy.writableImages.includes(r.image),
   };
 }

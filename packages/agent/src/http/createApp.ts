@@ -80,8 +80,19 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(openapi);
   });
 
+  // A snapshot is read many times between samples: serialise it once.
+  const serialised = new WeakMap<object, string>();
+  const sendCached = (res: express.Response, value: object) => {
+    let text = serialised.get(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      serialised.set(value, text);
+    }
+    res.type('application/json').send(text);
+  };
+
   app.get('/api/v1/status', viewer, (_req, res) => {
-    res.json(snapshot().status);
+    sendCached(res, snapshot().status);
   });
 
   app.get('/api/v1/status-simple', viewer, (_req, res) => {
@@ -101,7 +112,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/api/v1/system', viewer, (_req, res) => {
-    res.json(snapshot().system);
+    sendCached(res, snapshot().system);
   });
 
   const HistoryQuery = z

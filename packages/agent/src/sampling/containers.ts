@@ -61,94 +61,128 @@ function fromListEntry(c: Docker.ContainerInfo): ContainerInfo {
   };
 }
 
-interface CpuReading {
-  cpuNs: number;
+interface Usage {
+  memoryBytes: number | null;
+  cpuPercent: number | null;
+  /** The CPU counter and when the engine read it, for the next difference. */
+  cpuNs: number | null;
   atMs: number;
 }
 
-// CPU % is a difference between two readings of a container's CPU counter. The
-// sampler calls sampleContainers as a plain function, so the previous readings
-// are kept per engine client rather than threaded through it.
-const cpuReadings = new WeakMap<Docker, Map<string, CpuReading>>();
+interface UsageCache {
+  byId: Map<string, Usage>;
+  refreshing: Promise<void> | null;
+}
 
-function readingsFor(docker: Docker): Map<string, CpuReading> {
-  let m = cpuReadings.get(docker);
-  if (!m) cpuReadings.set(docker, (m = new Map()));
-  return m;
+// Memory and CPU come from the engine's stats endpoint, which on Docker 20.10
+// answers only at its next 1 s collection tick, "one-shot" or not (measured:
+// 0.93-1.0 s per call, against ~1 ms for inspect). Awaiting it would hold every
+// sample back by a second, so usage is refreshed in the background and each
+// sample serves the latest figures (at most one refresh old). The sampler calls
+// sampleContainers as a plain function, so the cache is kept per engine client.
+const usageCaches = new WeakMap<Docker, UsageCache>();
+
+function usageCacheFor(docker: Docker): UsageCache {
+  let c = usageCaches.get(docker);
+  if (!c) usageCaches.set(docker, (c = { byId: new Map(), refreshing: null }));
+  return c;
+}
+
+/** Resolves when the usage refresh in flight (if any) has finished. For tests and benchmarks. */
+export function usageRefreshed(docker: Docker): Promise<void> {
+  return usageCacheFor(docker).refreshing ?? Promise.resolve();
+}
+
+function refreshUsage(docker: Docker, cache: UsageCache, ids: readonly string[]): void {
+  if (cache.refreshing || ids.length === 0) return;
+  cache.refreshing = Promise.all(
+    ids.map(async (id) => {
+      const stats = await withTimeout(docker.getContainer(id).stats({ stream: false, 'one-shot': true }), 10_000, 'docker stats').catch(() => null);
+      if (!stats) return;
+      const mem = stats.memory_stats as { usage?: number; stats?: Record<string, number> } | undefined;
+      // As `docker stats` does: page cache that can be dropped is not use.
+      const inactive = mem?.stats?.total_inactive_file ?? mem?.stats?.inactive_file ?? 0;
+      const memoryBytes = typeof mem?.usage === 'number' ? Math.max(0, mem.usage - inactive) : null;
+      const cpuNs = typeof stats.cpu_stats?.cpu_usage?.total_usage === 'number' ? stats.cpu_stats.cpu_usage.total_usage : null;
+      const atMs = Date.parse(stats.read);
+      const prev = cache.byId.get(id);
+      let cpuPercent: number | null = null;
+      if (prev && prev.cpuNs !== null && cpuNs !== null && atMs > prev.atMs && cpuNs >= prev.cpuNs) {
+        // % of one core, as for services.
+        cpuPercent = Math.round(((cpuNs - prev.cpuNs) / ((atMs - prev.atMs) * 1e6)) * 10000) / 100;
+      }
+      cache.byId.set(id, { memoryBytes, cpuPercent, cpuNs, atMs: Number.isFinite(atMs) ? atMs : Date.now() });
+    }),
+  ).then(
+    () => {
+      cache.refreshing = null;
+    },
+    () => {
+      cache.refreshing = null;
+    },
+  );
 }
 
 /**
- * Adds what only inspect and stats know to a session container: start and stop
- * times, limits, ports held while stopped, current memory and CPU. Stats are
- * asked "one-shot" (API 1.41+), which answers at once instead of waiting a
- * second for a second reading; CPU % comes from our previous reading instead.
+ * Adds what only inspect knows to a session container: start and stop times,
+ * limits, and the ports held for it while stopped.
  */
-async function withSessionDetails(docker: Docker, info: ContainerInfo, readings: Map<string, CpuReading>): Promise<ContainerInfo> {
-  const c = docker.getContainer(info.id);
-  const running = info.state === 'running';
-  const [inspect, stats] = await Promise.all([
-    c.inspect().catch(() => null),
-    running ? c.stats({ stream: false, 'one-shot': true }).catch(() => null) : Promise.resolve(null),
-  ]);
+async function withSessionDetails(docker: Docker, info: ContainerInfo): Promise<ContainerInfo> {
+  const inspect = await docker
+    .getContainer(info.id)
+    .inspect()
+    .catch(() => null);
   const out: ContainerInfo = { ...info };
-  if (inspect) {
-    out.started_at = dockerTime(inspect.State.StartedAt);
-    out.stopped_at = inspect.State.Running ? null : dockerTime(inspect.State.FinishedAt);
-    out.state = inspect.State.Status;
-    out.limits = {
-      memory_bytes: inspect.HostConfig.Memory ?? 0,
-      cpu_shares: inspect.HostConfig.CpuShares ?? 0,
-      pids_limit: inspect.HostConfig.PidsLimit ?? null,
-    };
-    if (!running) {
-      // A stopped container publishes nothing, but its configured ports stay held for it.
-      const bindings = inspect.HostConfig.PortBindings as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | undefined;
-      out.ports = Object.entries(bindings ?? {}).flatMap(([key, list]) => {
-        const [port, protocol] = key.split('/');
-        return (list ?? []).map((b) => ({
-          container_port: Number(port),
-          host_port: b.HostPort ? Number(b.HostPort) : null,
-          host_ip: b.HostIp || null,
-          protocol: protocol ?? 'tcp',
-        }));
-      });
-    }
-  }
-  if (stats && running) {
-    const mem = stats.memory_stats as { usage?: number; stats?: Record<string, number> } | undefined;
-    if (typeof mem?.usage === 'number') {
-      // As `docker stats` does: page cache that can be dropped is not use.
-      const inactive = mem.stats?.total_inactive_file ?? mem.stats?.inactive_file ?? 0;
-      out.memory_bytes = Math.max(0, mem.usage - inactive);
-    }
-    const cpuNs = stats.cpu_stats?.cpu_usage?.total_usage;
-    const atMs = Date.parse(stats.read);
-    if (typeof cpuNs === 'number' && Number.isFinite(atMs)) {
-      const prev = readings.get(info.id);
-      if (prev && atMs > prev.atMs && cpuNs >= prev.cpuNs) {
-        out.cpu_percent = Math.round(((cpuNs - prev.cpuNs) / ((atMs - prev.atMs) * 1e6)) * 10000) / 100;
-      }
-      readings.set(info.id, { cpuNs, atMs });
-    }
+  if (!inspect) return out;
+  out.started_at = dockerTime(inspect.State.StartedAt);
+  out.stopped_at = inspect.State.Running ? null : dockerTime(inspect.State.FinishedAt);
+  out.state = inspect.State.Status;
+  out.limits = {
+    memory_bytes: inspect.HostConfig.Memory ?? 0,
+    cpu_shares: inspect.HostConfig.CpuShares ?? 0,
+    pids_limit: inspect.HostConfig.PidsLimit ?? null,
+  };
+  if (!inspect.State.Running) {
+    // A stopped container publishes nothing, but its configured ports stay held for it.
+    const bindings = inspect.HostConfig.PortBindings as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null> | undefined;
+    out.ports = Object.entries(bindings ?? {}).flatMap(([key, list]) => {
+      const [port, protocol] = key.split('/');
+      return (list ?? []).map((b) => ({
+        container_port: Number(port),
+        host_port: b.HostPort ? Number(b.HostPort) : null,
+        host_ip: b.HostIp || null,
+        protocol: protocol ?? 'tcp',
+      }));
+    });
   }
   return out;
 }
 
 /**
  * Describes containers from a listing: session containers (label managed=true)
- * in full, others as the listing has them (read-only, not ours to manage).
+ * in full, with the latest background memory and CPU figures; others as the
+ * listing has them (read-only, not ours to manage). Starts a usage refresh for
+ * the running sessions and does not wait for it.
  */
 export async function describeContainers(docker: Docker, list: readonly Docker.ContainerInfo[]): Promise<ContainerInfo[]> {
-  const readings = readingsFor(docker);
+  const cache = usageCacheFor(docker);
   const out = await Promise.all(
     list.map((c) => {
       const info = fromListEntry(c);
-      return info.managed ? withSessionDetails(docker, info, readings) : info;
+      return info.managed ? withSessionDetails(docker, info) : info;
     }),
   );
-  // Forget containers that are gone, so the map does not grow for ever.
-  const seen = new Set(list.map((c) => c.Id));
-  for (const id of readings.keys()) if (!seen.has(id)) readings.delete(id);
+  const running = new Set(out.filter((c) => c.managed && c.state === 'running').map((c) => c.id));
+  // A stopped or removed container uses nothing; forget it so the cache does not grow.
+  for (const id of cache.byId.keys()) if (!running.has(id)) cache.byId.delete(id);
+  for (const c of out) {
+    const u = running.has(c.id) ? cache.byId.get(c.id) : undefined;
+    if (u) {
+      c.memory_bytes = u.memoryBytes;
+      c.cpu_percent = u.cpuPercent;
+    }
+  }
+  refreshUsage(docker, cache, [...running]);
   return out;
 }
 
@@ -158,7 +192,7 @@ export async function sampleContainers(docker: Docker, timeoutMs = 3000): Promis
     const list = await withTimeout(docker.listContainers({ all: true }), timeoutMs, 'docker engine');
     let containers: ContainerInfo[];
     try {
-      containers = await withTimeout(describeContainers(docker, list), timeoutMs, 'docker inspect/stats');
+      containers = await withTimeout(describeContainers(docker, list), timeoutMs, 'docker inspect');
     } catch {
       // The listing alone is still worth serving.
       containers = list.map(fromListEntry);

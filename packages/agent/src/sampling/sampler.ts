@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { StatusResponse, SystemInfoResponse } from '@viworks/protocol';
 import type { AgentConfig } from '../config';
 import { sampleContainers } from './containers';
-import { sampleInventory, sampleSystemMetrics, sampleTemperature, type HostInventory } from './host';
+import { CpuMeter, sampleInventory, sampleStaticInventory, sampleSystemMetrics, sampleTemperature, type HostInventory } from './host';
 import { SampleHistory } from './history';
 import { readProcessTable, readUptimeSeconds } from './processTable';
 import { hasSystemd, readSystemdUnits, ServiceTracker } from './services';
@@ -56,6 +56,9 @@ export function createSampler(deps: SamplerDeps): Sampler {
   const useSystemd = deps.systemd ?? hasSystemd();
   const tracker = new ServiceTracker(config.services);
   let latest: Snapshot | null = null;
+  const cpu = new CpuMeter();
+  let statics: Awaited<ReturnType<typeof sampleStaticInventory>> | null = null;
+  let staticsAt = 0;
   let inventory: HostInventory | null = null;
   let inventoryAt = 0;
   let temperature: number | null = null;
@@ -69,7 +72,12 @@ export function createSampler(deps: SamplerDeps): Sampler {
     const t = Date.now();
     if (!inventory || t - inventoryAt >= config.inventoryIntervalMs) {
       try {
-        [inventory, temperature] = await Promise.all([sampleInventory(), sampleTemperature()]);
+        // CPU model and OS do not change while the host runs: re-read hourly.
+        if (!statics || t - staticsAt >= 3_600_000) {
+          statics = await sampleStaticInventory();
+          staticsAt = t;
+        }
+        [inventory, temperature] = await Promise.all([sampleInventory(statics), sampleTemperature()]);
         inventoryAt = t;
       } catch (err) {
         // Keep serving the previous inventory; a failed refresh is retried next sample.
@@ -84,7 +92,7 @@ export function createSampler(deps: SamplerDeps): Sampler {
     const started = process.hrtime.bigint();
     const inv = await refreshInventoryIfDue();
     const [system, table, uptime, units, containers] = await Promise.all([
-      sampleSystemMetrics(config.diskMount, temperature),
+      sampleSystemMetrics(cpu, config.diskMount, temperature),
       readProcessTable(),
       readUptimeSeconds(),
       useSystemd ? readSystemdUnits(config.services).catch(() => null) : Promise.resolve(null),

@@ -142,7 +142,7 @@ export function containerRoutes(deps: ContainerRouteDeps): (router: Router) => v
         const result = await cleanupAndAudit(manager, sideAudit, w, {
           ttlSeconds: body.data.ttl_seconds ?? policy.ttlSeconds,
           exitedTtlSeconds: body.data.exited_ttl_seconds ?? policy.exitedTtlSeconds,
-          dryRun: body.data.dry_run,
+          dryRun: body.data.dry_run ?? false,
         }, correlationId);
         res.json(result);
       } catch (err) {
