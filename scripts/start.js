@@ -16,8 +16,11 @@ const logLevel = process.env.LOG_LEVEL || 'warn';
 const children = [];
 let stopping = false;
 
+// The agent is meant to stay small: see packages/agent/src/memoryFlags.ts.
+const NODE_FLAGS = { agent: ['--optimize-for-size', '--max-semi-space-size=1'], collector: [] };
+
 function start(name, script, env) {
-  const child = spawn(process.execPath, [path.join(root, script)], {
+  const child = spawn(process.execPath, [...NODE_FLAGS[name], path.join(root, script)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

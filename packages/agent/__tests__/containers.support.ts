@@ -16,6 +16,7 @@ import { createSessionManager, type SessionManager } from '../src/containers/ses
 import { createApp, type SecurityOptions } from '../src/http/createApp';
 import { containerRoutes } from '../src/http/routes/containers';
 import { LABELS } from '../src/sampling/containers';
+import { createDockerClient } from '../src/sampling/dockerClient';
 import { createSampler, type Sampler } from '../src/sampling/sampler';
 import { KeyStore, parseKeyFile, hashKey } from '../src/security/keyStore';
 
@@ -134,7 +135,8 @@ export async function sessionAgent(opts: {
   auditAppend?: AuditLog['append'];
 }): Promise<SessionAgent> {
   const policy = opts.policy ?? testPolicy();
-  const engine = new Docker({ socketPath: opts.socketPath ?? DOCKER_SOCKET });
+  // The agent's own client (light reads, dockerode for changes), as main.ts wires it.
+  const engine = createDockerClient(opts.socketPath ?? DOCKER_SOCKET);
   const sampler = createSampler({
     config: { agentId: opts.agentId, sampleIntervalMs: 60_000, inventoryIntervalMs: 600_000, diskMount: '/', services: [] },
     docker: engine,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import Docker from 'dockerode';
+import './memoryFlags';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { openAuditLog } from './audit/auditLog';
@@ -15,6 +15,7 @@ import { adminRoutes } from './http/routes/admin';
 import { containerRoutes } from './http/routes/containers';
 import { registerHostMetrics } from './http/hostMetrics';
 import { createServer } from './http/server';
+import { createDockerClient } from './sampling/dockerClient';
 import { createSampler } from './sampling/sampler';
 import { KeyStore, readKeyFile, watchKeyFile } from './security/keyStore';
 import { AGENT_VERSION } from './version';
@@ -74,7 +75,7 @@ async function main() {
     customCommands: commands.customCommands,
     dockerSocket: config.dockerSocket,
   });
-  const docker = new Docker({ socketPath: config.dockerSocket });
+  const docker = createDockerClient(config.dockerSocket);
   const sampler = createSampler({ config, docker, logger });
   const registry = new Registry();
   registerHostMetrics(registry, sampler);
