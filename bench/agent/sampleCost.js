@@ -61,21 +61,24 @@ async function sampleCost(dist, calls = 10) {
   const containers = require(path.join(dist, 'sampling', 'containers.js'));
   const services = require(path.join(dist, 'sampling', 'services.js'));
   const { DEFAULT_SERVICES } = require(path.join(dist, 'sampling', 'serviceCatalogue.js'));
-  const Docker = require(require.resolve('dockerode', { paths: [dist] }));
-  const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+  const { createDockerClient } = require(path.join(dist, 'sampling', 'dockerClient.js'));
+  const docker = createDockerClient('/var/run/docker.sock');
+  const cpu = new host.CpuMeter();
+  await cpu.percent(); // the first reading waits 250 ms; measure steady state
   const tracker = new services.ServiceTracker(DEFAULT_SERVICES);
   const useSystemd = services.hasSystemd();
   const rows = [];
-  // si.currentLoad() runs execSync('cat /proc/stat | grep cpu') on Linux.
-  rows.push(await cost('sampleSystemMetrics (si.currentLoad + si.mem + statfs)', () => host.sampleSystemMetrics('/', null), calls));
+  rows.push(await cost('sampleSystemMetrics (/proc/stat + si.mem + statfs)', () => host.sampleSystemMetrics(cpu, '/', null), calls));
   rows.push(await cost('readProcessTable (/proc/*/stat)', () => processTable.readProcessTable(), calls));
   rows.push(await cost('readUptimeSeconds', () => processTable.readUptimeSeconds(), calls));
   if (useSystemd) rows.push(await cost('readSystemdUnits (exec systemctl)', () => services.readSystemdUnits(DEFAULT_SERVICES), calls));
-  rows.push(await cost('sampleContainers (dockerode)', () => containers.sampleContainers(docker), calls));
+  rows.push(await cost('sampleContainers (Engine API over the socket)', () => containers.sampleContainers(docker), calls));
   const table = await processTable.readProcessTable();
   rows.push(await cost('ServiceTracker.evaluate', async () => tracker.evaluate(table, await processTable.readUptimeSeconds(), null), calls));
   // Once a minute by default (AGENT_INVENTORY_INTERVAL_MS), so fewer calls.
-  rows.push(await cost('sampleInventory (every 60 s)', () => host.sampleInventory(), Math.max(2, Math.round(calls / 3))));
+  rows.push(await cost('sampleStaticInventory (hourly)', () => host.sampleStaticInventory(), 2));
+  const statics = await host.sampleStaticInventory();
+  rows.push(await cost('sampleInventory (every 60 s)', () => host.sampleInventory(statics), Math.max(2, Math.round(calls / 3))));
   rows.push(await cost('sampleTemperature (every 60 s)', () => host.sampleTemperature(), Math.max(2, Math.round(calls / 3))));
   return { processes: table.size, systemd: useSystemd, rows };
 }

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { retentionCutoff, runRetention } from '../src/retention/runRetention';
+import { DEFAULT_RETENTION } from '../src/timeseries/retentionPlan';
 import { insertMetrics } from '../src/store/metrics';
 import { insertServiceStatus } from '../src/store/services';
 import { syncContainerSessions } from '../src/store/containerSessions';
@@ -40,8 +41,14 @@ describe.each(BACKENDS)('retention on %s', (backend, make) => {
       });
       await syncContainerSessions(t.db, [{ agentId: 'r1', ts: at(-2 * 86_400_000) }], [sess('old-closed', 'exited'), sess('old-open', 'running')]);
 
-      const counts = await runRetention({ db: t.db, logger: silent }, { retentionDays: 30, minIntervalSeconds: 60, now });
-      expect(counts).toMatchObject({ agent_metrics: 2, service_status: 2, container_sessions: 1 });
+      // These rows predate any daily partition, so they sit in the default
+      // partition, which retention prunes row by row.
+      const counts = await runRetention({ db: t.db, logger: silent }, { policy: { ...DEFAULT_RETENTION, rawDays: 30 }, minIntervalSeconds: 60, now });
+      expect(counts).toMatchObject({
+        agent_metrics: { rowsDeleted: 2, partitionsDropped: [] },
+        service_status: { rowsDeleted: 2, partitionsDropped: [] },
+        container_sessions: { rowsDeleted: 1, partitionsDropped: [] },
+      });
       const left = (await t.db.query<{ ts: Date }>('SELECT ts FROM agent_metrics ORDER BY ts')).rows.map((r) => new Date(r.ts).toISOString());
       expect(left).toEqual(times.slice(2));
       const svcLeft = (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM service_status')).rows[0]!.n;
@@ -51,7 +58,7 @@ describe.each(BACKENDS)('retention on %s', (backend, make) => {
     });
 
     test('a second run within the interval is skipped (one collector wins a tick)', async () => {
-      expect(await runRetention({ db: t.db, logger: silent }, { retentionDays: 30, minIntervalSeconds: 3600 })).toBeNull();
+      expect(await runRetention({ db: t.db, logger: silent }, { policy: DEFAULT_RETENTION, minIntervalSeconds: 3600 })).toBeNull();
     });
   });
 });

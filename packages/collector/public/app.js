@@ -364,7 +364,8 @@
   function renderChart(data) {
     const box = $('chart');
     const legend = $('chart-legend');
-    const points = (data.points || []).filter((p) => Number.isFinite(Date.parse(p.ts)));
+    // The API returns every bucket of the range; empty ones (samples 0) are gaps, not points.
+    const points = (data.points || []).filter((p) => Number.isFinite(Date.parse(p.ts)) && p.samples !== 0);
     const from = Date.parse(data.from);
     const to = Date.parse(data.to);
     if (points.length === 0) {

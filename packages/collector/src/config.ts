@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { FleetConfigError, loadFleetConfig, type FleetConfig } from './fleet/fleetConfig';
+import { AlertingConfigError, loadAlertingConfig, type AlertingConfig } from './alerts/alertingConfig';
+import { loadTimeseriesConfig, TimeseriesConfigError, type TimeseriesConfig } from './timeseries/timeseriesConfig';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -34,6 +37,12 @@ export interface CollectorConfig {
   readonly maxBodyBytes: number;
   readonly pollOnStart: boolean;
   readonly logLevel: string;
+  /** Alert rules and receivers (built-in defaults, no receivers, when absent). */
+  readonly alerting?: AlertingConfig;
+  /** Per-table retention (raw vs rollups), partitions ahead, TimescaleDB compression (defaults when absent). */
+  readonly timeseries?: TimeseriesConfig;
+  /** Leases, backoff, jitter, clock checks, backfill (defaults without leases/backoff/jitter when absent). */
+  readonly fleet?: FleetConfig;
 }
 
 export const AGENT_ID = /^[A-Za-z0-9._-]{1,50}$/;
@@ -67,6 +76,8 @@ const EnvSchema = z.object({
   COLLECTOR_MAX_BODY_BYTES: int(1024, 256 * 1024 * 1024).default(4 * 1024 * 1024),
   COLLECTOR_POLL_ON_START: bool.default(true),
   COLLECTOR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  COLLECTOR_ALERT_RULES_FILE: z.string().min(1).optional(),
+  COLLECTOR_RECEIVERS_FILE: z.string().min(1).optional(),
 });
 
 /**
@@ -130,6 +141,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     if (ids.has(a.id)) throw new ConfigError(`agent id "${a.id}" is defined in both COLLECTOR_AGENTS_FILE and COLLECTOR_AGENTS`);
     ids.add(a.id);
   }
+  let alerting: AlertingConfig;
+  try {
+    alerting = loadAlertingConfig({ rulesFile: e.COLLECTOR_ALERT_RULES_FILE ?? null, receiversFile: e.COLLECTOR_RECEIVERS_FILE ?? null }, [...ids]);
+  } catch (err) {
+    if (err instanceof AlertingConfigError) throw new ConfigError(`invalid ${err.variable}: ${err.message}`);
+    throw err;
+  }
+  let timeseries: TimeseriesConfig;
+  try {
+    timeseries = loadTimeseriesConfig(env, e.COLLECTOR_RETENTION_DAYS);
+  } catch (err) {
+    if (err instanceof TimeseriesConfigError) throw new ConfigError(`invalid ${err.variable}: ${err.message}`);
+    throw err;
+  }
+  let fleet: FleetConfig;
+  try {
+    fleet = loadFleetConfig(env);
+  } catch (err) {
+    if (err instanceof FleetConfigError) throw new ConfigError(`invalid ${err.variable}: ${err.message}`);
+    throw err;
+  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL ?? null,
     dataDir: path.resolve(e.COLLECTOR_DATA_DIR),
@@ -148,5 +180,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CollectorConfi
     maxBodyBytes: e.COLLECTOR_MAX_BODY_BYTES,
     pollOnStart: e.COLLECTOR_POLL_ON_START,
     logLevel: e.COLLECTOR_LOG_LEVEL,
+    alerting,
+    timeseries,
+    fleet,
   });
 }

@@ -31,8 +31,13 @@ async function main() {
   const collector = createCollector({ config, db, logger });
   await collector.start();
   if (config.agents.length === 0) logger.warn('no agents configured: set COLLECTOR_AGENTS or COLLECTOR_AGENTS_FILE');
+  if (config.alerting) {
+    const { rules, notify } = config.alerting;
+    logger.info({ rules: rules.names, receivers: notify.receivers.map((r) => `${r.name} (${r.type})`) }, 'alerting configured');
+    if (notify.receivers.length === 0) logger.warn('no alert receivers: alerts and incidents are recorded, nothing is sent (set COLLECTOR_RECEIVERS_FILE)');
+  }
 
-  const app = createApp({ db, registry: collector.registry, logger, version: COLLECTOR_VERSION });
+  const app = createApp({ db, registry: collector.registry, logger, version: COLLECTOR_VERSION, agentRegistry: collector.fleet.registry });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -53,6 +58,20 @@ async function main() {
     await db.close();
     process.exit(0);
   };
+  // SIGHUP: re-read COLLECTOR_AGENTS / COLLECTOR_AGENTS_FILE; config agents follow it, no restart.
+  process.on('SIGHUP', () => {
+    let agents;
+    try {
+      agents = loadConfig(process.env).agents;
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'reload refused: the running agent list is kept');
+      return;
+    }
+    collector.fleet.registry
+      .reloadConfig(agents)
+      .then((r) => logger.info(r, 'agents reloaded'))
+      .catch((err) => logger.error({ err }, 'agent reload failed'));
+  });
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }

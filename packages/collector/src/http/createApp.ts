@@ -2,12 +2,14 @@ import path from 'node:path';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { z } from 'zod';
 import type { Db } from '../store/db';
 import { getAgent, listAgents } from '../store/agents';
-import { selectMetrics } from '../store/metrics';
 import { selectLatestServices } from '../store/services';
-import { errorHandler, HttpError, notFound, parseQuery } from './errors';
+import { alertRoutes } from './alertRoutes';
+import type { AgentRegistry } from '../fleet/agentRegistry';
+import { errorHandler, HttpError, notFound } from './errors';
+import { fleetRoutes } from './fleetRoutes';
+import { trendRoutes } from './trendRoutes';
 
 export interface CollectorAppDeps {
   db: Db;
@@ -15,17 +17,11 @@ export interface CollectorAppDeps {
   logger: Logger;
   version: string;
   now?: () => Date;
+  /** The services tier's period, for service downtime in history and reports (default 300). */
+  servicesIntervalSeconds?: number;
+  /** Enables POST/DELETE /api/v1/agents (collector.fleet.registry). */
+  agentRegistry?: AgentRegistry;
 }
-
-const MAX_RANGE_MS = 31 * 86_400_000;
-
-const MetricsQuery = z
-  .object({
-    from: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2025-09-03T09:00:00Z' }).optional(),
-    to: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2025-09-03T10:00:00Z' }).optional(),
-    limit: z.coerce.number().int('must be a whole number').min(1).max(10_000).default(2000),
-  })
-  .strict();
 
 const PUBLIC_DIR = path.resolve(__dirname, '../../public');
 
@@ -46,6 +42,8 @@ export function createApp(deps: CollectorAppDeps): express.Express {
     res.json({ status: 'healthy', timestamp: now().toISOString(), version, store: db.kind });
   });
 
+  if (deps.agentRegistry) app.use(fleetRoutes({ db, registry: deps.agentRegistry }));
+
   app.get('/api/v1/agents', async (_req, res) => {
     res.json({ agents: await listAgents(db) });
   });
@@ -54,31 +52,8 @@ export function createApp(deps: CollectorAppDeps): express.Express {
     res.json(await knownAgent(req.params.id));
   });
 
-  app.get('/api/v1/agents/:id/metrics', async (req, res) => {
-    const q = parseQuery(MetricsQuery, req.query);
-    const to = q.to ? new Date(q.to) : now();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 3_600_000);
-    if (from >= to) throw new HttpError(400, 'invalid_range', 'from must be before to');
-    if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new HttpError(400, 'invalid_range', 'the range may span at most 31 days');
-    await knownAgent(req.params.id);
-    const rows = await selectMetrics(db, req.params.id, from, to, q.limit);
-    res.json({
-      agent_id: req.params.id,
-      from: from.toISOString(),
-      to: to.toISOString(),
-      points: rows.map((r) => ({
-        ts: new Date(r.ts).toISOString(),
-        cpu_usage: r.cpu_usage,
-        memory_usage: r.memory_usage,
-        disk_usage: r.disk_usage,
-        load_average_1m: r.load_average_1m,
-        load_average_5m: r.load_average_5m,
-        load_average_15m: r.load_average_15m,
-        uptime_seconds: Number(r.uptime_seconds),
-        temperature: r.temperature,
-      })),
-    });
-  });
+  // Bucketed metrics (agent and fleet), service history and reports.
+  app.use(trendRoutes({ db, now, servicesIntervalSeconds: deps.servicesIntervalSeconds }));
 
   app.get('/api/v1/agents/:id/services', async (req, res) => {
     await knownAgent(req.params.id);
@@ -95,6 +70,8 @@ export function createApp(deps: CollectorAppDeps): express.Express {
       })),
     });
   });
+
+  app.use(alertRoutes({ db, now }));
 
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());

@@ -9,7 +9,8 @@ export type PollErrorCode =
   | 'http_status'
   | 'body_too_large'
   | 'invalid_json'
-  | 'invalid_body';
+  | 'invalid_body'
+  | 'clock_skew';
 
 /** A poll that produced no usable data; `code` says why, for the agent list and metrics. */
 export class PollError extends Error {

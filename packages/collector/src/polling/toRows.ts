@@ -1,4 +1,4 @@
-import type { StatusResponse, SystemInfoResponse } from '@viworks/protocol';
+import type { MetricsHistoryResponse, StatusResponse, SystemInfoResponse } from '@viworks/protocol';
 import type { ContainerRow } from '../store/containerSessions';
 import type { DiskRow, InventoryRow, NetworkRow } from '../store/inventory';
 import type { MetricRow } from '../store/metrics';
@@ -89,4 +89,9 @@ export function inventoryRows(
       errorsReceived: n.errors_received,
     })),
   };
+}
+
+/** A sample from the agent's history (`GET /api/v1/metrics/history`): the same row a live poll of it gives. */
+export function historyMetricRow(agentId: string, s: MetricsHistoryResponse['samples'][number]): MetricRow {
+  return metricRow(agentId, { timestamp: s.timestamp, system: s.system } as StatusResponse);
 }

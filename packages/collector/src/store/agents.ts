@@ -12,6 +12,11 @@ export interface DbAgent {
   last_poll_tier: string | null;
   last_poll_ok: boolean | null;
   last_poll_error: string | null;
+  state: 'unknown' | 'ok' | 'unreachable';
+  unreachable_reason: string | null;
+  consecutive_failures: number;
+  next_attempt_at: Date | null;
+  clock_skew_ms: number | null;
 }
 
 export interface AgentSummary {
@@ -21,6 +26,8 @@ export interface AgentSummary {
   hostname: string | null;
   lastSeenAt: string | null;
   lastPoll: { at: string; tier: string; ok: boolean; error: string | null } | null;
+  /** Fleet health: unreachable (with the reason) after a failed poll, until the next success. */
+  health: { state: string; reason: string | null; consecutiveFailures: number; nextAttemptAt: string | null; clockSkewMs: number | null };
   latest: {
     ts: string;
     cpuUsage: number;
@@ -64,6 +71,13 @@ function toSummary(r: AgentRow): AgentSummary {
       r.last_poll_at === null
         ? null
         : { at: iso(r.last_poll_at)!, tier: r.last_poll_tier!, ok: Boolean(r.last_poll_ok), error: r.last_poll_error },
+    health: {
+      state: r.state ?? 'unknown',
+      reason: r.unreachable_reason ?? null,
+      consecutiveFailures: r.consecutive_failures ?? 0,
+      nextAttemptAt: iso(r.next_attempt_at ?? null),
+      clockSkewMs: r.clock_skew_ms ?? null,
+    },
     latest:
       r.m_ts === null
         ? null

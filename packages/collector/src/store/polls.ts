@@ -12,14 +12,16 @@ export interface PollRecord {
   errorCode: string | null;
   errorMessage: string | null;
   hostname: string | null;
+  /** Agent sample time minus collector time, when the poll returned a sample. */
+  clockSkewMs?: number | null;
 }
 
 /** Appends poll history and updates each agent's last-poll columns, one statement each. */
 export async function recordPolls(q: Queryable, polls: readonly PollRecord[]): Promise<void> {
   if (polls.length === 0) return;
   await q.query(
-    `INSERT INTO agent_polls (agent_id, ts, tier, ok, duration_ms, error_code, error_message)
-     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::boolean[], $5::real[], $6::text[], $7::text[])
+    `INSERT INTO agent_polls (agent_id, ts, tier, ok, duration_ms, error_code, error_message, clock_skew_ms)
+     SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::boolean[], $5::real[], $6::text[], $7::text[], $8::real[])
      ON CONFLICT DO NOTHING`,
     [
       polls.map((p) => p.agentId),
@@ -29,6 +31,7 @@ export async function recordPolls(q: Queryable, polls: readonly PollRecord[]): P
       polls.map((p) => p.durationMs),
       polls.map((p) => p.errorCode),
       polls.map((p) => p.errorMessage),
+      polls.map((p) => p.clockSkewMs ?? null),
     ],
   );
   await q.query(
