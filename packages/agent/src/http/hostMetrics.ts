@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Sampler } from '../sampling/sampler';
+import type { Sampler, Snapshot } from '../sampling/sampler';
 
 /**
  * Prometheus gauges that read the latest snapshot when scraped. A scrape
@@ -12,150 +12,58 @@ export function registerHostMetrics(registry: Registry, sampler: Sampler): void 
   const snap = () => sampler.latest();
   const registers = [registry];
 
-  new Gauge({
-    name: 'viworks_host_cpu_usage_percent',
-    help: 'CPU utilisation of the host, percent of all cores',
-    registers,
-    collect() {
-      const s = snap();
-      if (s) this.set(s.status.system.cpu_usage_percent);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_memory_usage_percent',
-    help: 'Memory in use (total - available), percent',
-    registers,
-    collect() {
-      const s = snap();
-      if (s) this.set(s.status.system.memory_usage_percent);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_memory_total_bytes',
-    help: 'Installed memory',
-    registers,
-    collect() {
-      const s = snap();
-      if (s) this.set(s.memoryTotalBytes);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_disk_usage_percent',
-    help: 'Filesystem usage by mount point, percent',
-    labelNames: ['mount'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const d of s.system.disks) this.set({ mount: d.mount }, d.usage_percent);
-    },
-  });
-  for (const [name, key] of [
-    ['viworks_host_load1', 'one_minute'],
-    ['viworks_host_load5', 'five_minutes'],
-    ['viworks_host_load15', 'fifteen_minutes'],
-  ] as const) {
+  /** A gauge whose value is read from the latest snapshot at scrape time (absent before the first sample). */
+  const gauge = (name: string, help: string, read: (s: Snapshot) => number) =>
     new Gauge({
       name,
-      help: `Load average (${key.replace('_', ' ')})`,
+      help,
       registers,
       collect() {
         const s = snap();
-        if (s) this.set(s.status.system.load_average[key]);
+        if (s) this.set(read(s));
       },
     });
-  }
-  new Gauge({
-    name: 'viworks_host_uptime_seconds',
-    help: 'Seconds since the host booted',
-    registers,
-    collect() {
-      const s = snap();
-      if (s) this.set(s.status.system.uptime_seconds);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_temperature_celsius',
-    help: 'CPU temperature, absent where the host has no sensor',
-    // A label, so that reset() removes the series instead of reporting 0 °C.
-    labelNames: ['sensor'],
-    registers,
-    collect() {
-      this.reset();
-      const t = snap()?.status.system.temperature;
-      if (typeof t === 'number') this.set({ sensor: 'cpu' }, t);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_network_receive_bytes',
-    help: 'Bytes received since boot, by interface',
-    labelNames: ['interface'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const i of s.system.network.interface_stats) this.set({ interface: i.name }, i.bytes_received);
-    },
-  });
-  new Gauge({
-    name: 'viworks_host_network_transmit_bytes',
-    help: 'Bytes sent since boot, by interface',
-    labelNames: ['interface'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const i of s.system.network.interface_stats) this.set({ interface: i.name }, i.bytes_sent);
-    },
-  });
-  new Gauge({
-    name: 'viworks_service_up',
-    help: '1 when the service is running, 0 otherwise',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const svc of s.status.services) this.set({ service: svc.name }, svc.status === 'running' ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'viworks_service_cpu_percent',
-    help: 'CPU used by all processes of the service, percent of one core',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const svc of s.status.services) if (svc.cpu_percent !== null) this.set({ service: svc.name }, svc.cpu_percent);
-    },
-  });
-  new Gauge({
-    name: 'viworks_service_memory_bytes',
-    help: 'Resident memory of all processes of the service',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      const s = snap();
-      if (!s) return;
-      this.reset();
-      for (const svc of s.status.services) if (svc.memory_bytes !== null) this.set({ service: svc.name }, svc.memory_bytes);
-    },
-  });
-  new Gauge({
-    name: 'viworks_agent_last_sample_timestamp_seconds',
-    help: 'When the latest sample was taken (Unix time)',
-    registers,
-    collect() {
-      const s = snap();
-      if (s) this.set(Date.parse(s.status.timestamp) / 1000);
-    },
-  });
+  /** One series per entry; reset first so that vanished entries (an interface, a service) vanish too. */
+  const perEntry = (name: string, help: string, label: string, entries: (s: Snapshot) => Array<[string, number | null]>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        const s = snap();
+        if (!s) return;
+        this.reset();
+        for (const [key, value] of entries(s)) if (value !== null) this.set({ [label]: key }, value);
+      },
+    });
+
+  gauge('viworks_host_cpu_usage_percent', 'CPU utilisation of the host, percent of all cores', (s) => s.status.system.cpu_usage_percent);
+  gauge('viworks_host_memory_usage_percent', 'Memory in use (total - available), percent', (s) => s.status.system.memory_usage_percent);
+  gauge('viworks_host_memory_total_bytes', 'Installed memory', (s) => s.memoryTotalBytes);
+  gauge('viworks_host_load1', 'Load average (one minute)', (s) => s.status.system.load_average.one_minute);
+  gauge('viworks_host_load5', 'Load average (five minutes)', (s) => s.status.system.load_average.five_minutes);
+  gauge('viworks_host_load15', 'Load average (fifteen minutes)', (s) => s.status.system.load_average.fifteen_minutes);
+  gauge('viworks_host_uptime_seconds', 'Seconds since the host booted', (s) => s.status.system.uptime_seconds);
+  gauge('viworks_agent_last_sample_timestamp_seconds', 'When the latest sample was taken (Unix time)', (s) => Date.parse(s.status.timestamp) / 1000);
+  // A label, so that a host without a sensor has no series instead of a fake 0 °C.
+  perEntry('viworks_host_temperature_celsius', 'CPU temperature, absent where the host has no sensor', 'sensor', (s) => [['cpu', s.status.system.temperature]]);
+  perEntry('viworks_host_disk_usage_percent', 'Filesystem usage by mount point, percent', 'mount', (s) => s.system.disks.map((d) => [d.mount, d.usage_percent]));
+  perEntry('viworks_host_network_receive_bytes', 'Bytes received since boot, by interface', 'interface', (s) =>
+    s.system.network.interface_stats.map((i) => [i.name, i.bytes_received]),
+  );
+  perEntry('viworks_host_network_transmit_bytes', 'Bytes sent since boot, by interface', 'interface', (s) =>
+    s.system.network.interface_stats.map((i) => [i.name, i.bytes_sent]),
+  );
+  perEntry('viworks_service_up', '1 when the service is running, 0 otherwise', 'service', (s) =>
+    s.status.services.map((svc) => [svc.name, svc.status === 'running' ? 1 : 0]),
+  );
+  perEntry('viworks_service_cpu_percent', 'CPU used by all processes of the service, percent of one core', 'service', (s) =>
+    s.status.services.map((svc) => [svc.name, svc.cpu_percent]),
+  );
+  perEntry('viworks_service_memory_bytes', 'Resident memory of all processes of the service', 'service', (s) =>
+    s.status.services.map((svc) => [svc.name, svc.memory_bytes]),
+  );
   const sampleDuration = new Histogram({
     name: 'viworks_agent_sample_duration_seconds',
     help: 'Time taken to sample the host',
