@@ -91,3 +91,19 @@ describe('GET /api/v1/metrics/history', () => {
     expect(res.body.error.message).toMatch(message);
   });
 });
+
+describe('sampleNow', () => {
+  test('a call made while a sample runs gets a sample that started after the call', async () => {
+    const live = await liveAgent();
+    try {
+      const first = live.sampler.sampleNow();
+      const callAt = Date.now();
+      const second = live.sampler.sampleNow();
+      const [a, b] = await Promise.all([first, second]);
+      expect(b).not.toBe(a);
+      expect(Date.parse(b.status.timestamp)).toBeGreaterThanOrEqual(callAt);
+    } finally {
+      await live.sampler.stop();
+    }
+  });
+});

@@ -145,10 +145,20 @@ export function createSampler(deps: SamplerDeps): Sampler {
     return snapshot;
   }
 
+  let chain: Promise<unknown> = Promise.resolve();
   function sampleNow(): Promise<Snapshot> {
-    // Never two samples at once: the CPU-tick deltas assume one stream.
-    if (!inFlight) inFlight = take().finally(() => (inFlight = null));
-    return inFlight;
+    // Never two samples at once (the CPU-tick deltas assume one stream), and
+    // never a sample that started before this call: a caller that just
+    // changed something (killed a process) must see the change. So a call
+    // made while a sample runs queues a fresh one behind it.
+    const run = chain.then(() => take());
+    chain = run.catch(() => undefined);
+    inFlight = run;
+    run.then(
+      () => inFlight === run && (inFlight = null),
+      () => inFlight === run && (inFlight = null),
+    );
+    return run;
   }
 
   function schedule() {
