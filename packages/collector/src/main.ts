@@ -5,6 +5,7 @@ import pino from 'pino';
 import { ConfigError, loadConfig } from './config';
 import { createCollector } from './createCollector';
 import { createApp } from './http/createApp';
+import { schedulePeriodSeconds } from './polling/scheduler';
 import { openStore } from './openStore';
 import { COLLECTOR_VERSION } from './version';
 
@@ -37,7 +38,15 @@ async function main() {
     if (notify.receivers.length === 0) logger.warn('no alert receivers: alerts and incidents are recorded, nothing is sent (set COLLECTOR_RECEIVERS_FILE)');
   }
 
-  const app = createApp({ db, registry: collector.registry, logger, version: COLLECTOR_VERSION, agentRegistry: collector.fleet.registry });
+  const app = createApp({
+    db,
+    registry: collector.registry,
+    logger,
+    version: COLLECTOR_VERSION,
+    agentRegistry: collector.fleet.registry,
+    // Service downtime is counted in samples: each stands for one services-tier period.
+    servicesIntervalSeconds: schedulePeriodSeconds(config.schedules.services),
+  });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
