@@ -20,6 +20,10 @@ const config: Config = {
   globalTeardown: '<rootDir>/test/globalTeardown.ts',
   // Generous: PGlite start-up (WASM) and first samples are slow on a busy 2-core machine.
   testTimeout: 60_000,
+  // A suite whose setup failed can leave a server or database handle open;
+  // jest would then print its summary and wait forever, turning a red CI run
+  // into a 90-minute time-out. Exit once the results are in.
+  forceExit: true,
 };
 
 export default config;
