@@ -32,7 +32,8 @@ export interface Collector {
   /** Migrates, registers the configured agents and (unless told not to) starts the schedules. */
   start(opts?: { schedule?: boolean }): Promise<void>;
   stop(): Promise<void>;
-  runTier(tier: Tier): Promise<TierResult>;
+  /** Polls one tier now; `immediate` skips the jitter spread (the start-up poll). */
+  runTier(tier: Tier, opts?: { immediate?: boolean }): Promise<TierResult>;
   runRetention(now?: Date): Promise<RetentionResult | null>;
   /** Creates missing daily partitions (today and the days ahead); unclaimed, idempotent. */
   runPartitionMaintenance(now?: Date): Promise<EnsuredPartitions[] | null>;
@@ -120,7 +121,7 @@ export function createCollector(deps: CollectorDeps): Collector {
     minIntervalSeconds: deps.alertMinIntervalSeconds ?? 0,
   });
 
-  const runTier = async (tier: Tier): Promise<TierResult> => {
+  const runTier = async (tier: Tier, opts: { immediate?: boolean } = {}): Promise<TierResult> => {
     const end = metrics.tickDuration.startTimer({ tier });
     try {
       // With leases, this collector polls exactly the agents it holds this tick.
@@ -132,7 +133,14 @@ export function createCollector(deps: CollectorDeps): Collector {
           metrics,
           logger,
           concurrency: config.pollConcurrency,
-          fleet: { config: fleetConfig, health, metrics: fleetMetrics, clock: deps.clock ?? Date.now, periodMs },
+          fleet: {
+            // Jitter spreads scheduled ticks; a start-up poll should fill the tables at once.
+            config: opts.immediate ? { ...fleetConfig, jitterFraction: 0 } : fleetConfig,
+            health,
+            metrics: fleetMetrics,
+            clock: deps.clock ?? Date.now,
+            periodMs,
+          },
           write: writeQueue ? (batch) => writeQueue.write(batch) : undefined,
           signal: stopping.signal,
         },
@@ -216,7 +224,7 @@ export function createCollector(deps: CollectorDeps): Collector {
       if (config.pollOnStart) {
         // Fill every table at once instead of waiting up to an hour for the inventory tier.
         for (const tier of ['metrics', 'services', 'inventory'] as const) {
-          runTier(tier).catch((err) => logger.error({ err, tier }, 'initial poll failed'));
+          runTier(tier, { immediate: true }).catch((err) => logger.error({ err, tier }, 'initial poll failed'));
         }
       }
     },
