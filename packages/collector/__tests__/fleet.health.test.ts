@@ -17,7 +17,9 @@ const FAULTY: Array<[Fault, string]> = [
   ['bad_clock', 'clock_skew'],
   ['invalid_body', 'invalid_body'],
 ];
-const TIMEOUT_MS = 700;
+// Long enough that a healthy simulated agent never misses it on a busy 2-core machine
+// (700 ms did, under load); short enough to keep the hanging agents cheap.
+const TIMEOUT_MS = 2500;
 
 describePg('fleet: per-agent health', () => {
   let t: TestDb;
