@@ -1,18 +1,8 @@
 import { z } from 'zod';
-import {
-  CleanupRequest,
-  CleanupResult,
-  CommandRejection,
-  CommandRequest,
-  CommandResult,
-  ErrorBody,
-  HealthResponse,
-  SessionList,
-  SessionRequest,
-  StatusResponse,
-  StatusSimpleResponse,
-  SystemInfoResponse,
-} from './schemas';
+// Importing the module registers every schema (a side effect of .meta({ id }))
+// in zod's global registry, from which components() builds the document; the
+// list is not repeated here, so a new schema cannot be left out of it.
+import './schemas';
 
 /**
  * The agent's OpenAPI 3.1 document, generated from the same zod schemas that
@@ -47,23 +37,6 @@ const errors = {
   '503': json('ErrorBody', 'the agent has no sample yet'),
 };
 const bad = { '400': json('ErrorBody', 'invalid input; the message names the field') };
-
-// Referencing the schemas here keeps their registration (a side effect of
-// .meta({ id })) from being tree-shaken or forgotten.
-export const agentSchemas = {
-  CleanupRequest,
-  CleanupResult,
-  CommandRejection,
-  CommandRequest,
-  CommandResult,
-  ErrorBody,
-  HealthResponse,
-  SessionList,
-  SessionRequest,
-  StatusResponse,
-  StatusSimpleResponse,
-  SystemInfoResponse,
-};
 
 const dockerDown = { '503': json('ErrorBody', 'docker_unavailable: the Docker engine is not answering; or audit_unavailable') };
 const sessionRef = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'container id, id prefix (12+ hex) or session id' }];
