@@ -17,12 +17,15 @@ const children = [];
 let stopping = false;
 
 // The agent is meant to stay small: see packages/agent/src/memoryFlags.ts.
-const NODE_FLAGS = { agent: ['--optimize-for-size', '--max-semi-space-size=1'], collector: [] };
+// The agent's node flags and environment (memory tuning) live with the agent.
+const agentLaunch = require(path.join(root, 'packages', 'agent', 'launch.json'));
+const NODE_FLAGS = { agent: agentLaunch.nodeArgs, collector: [] };
+const NODE_ENV = { agent: agentLaunch.env, collector: {} };
 
 function start(name, script, env) {
   const child = spawn(process.execPath, [...NODE_FLAGS[name], path.join(root, script)], {
     cwd: root,
-    env: { ...process.env, ...env },
+    env: { ...NODE_ENV[name], ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.on('exit', (code, signal) => {

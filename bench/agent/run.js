@@ -42,7 +42,10 @@ const HELP = `node bench/agent/run.js [options]
                         agent with and without sampling; RSS after 10,000
                         requests with V8's young generation capped and/or
                         dockerode replaced (about 4 extra minutes)
-  --no-module-cost      skip the per-dependency load-cost table`;
+  --no-module-cost      skip the per-dependency load-cost table
+  --bare                start the agent as plain \`node main.js\`, without the node
+                        flags and environment of its package's launch.json
+                        (which the shipped launchers use)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -55,6 +58,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     experiments: { type: 'boolean', default: false },
     'no-module-cost': { type: 'boolean', default: false },
+    bare: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -207,6 +211,13 @@ async function main() {
     result.source = describeSource(agentMain);
   }
   const agentDir = path.dirname(path.dirname(agentMain));
+  // The agent is measured as it is shipped: with the node flags and environment
+  // its launchers take from launch.json (older commits have none).
+  const launchFile = path.join(agentDir, 'launch.json');
+  /** @type {{ nodeArgs: string[], env: Record<string, string> }} */
+  const launch = !args.bare && existsSync(launchFile) ? JSON.parse(readFileSync(launchFile, 'utf8')) : { nodeArgs: [], env: {} };
+  result.settings.launch = launch;
+  const mainEnv = { ...launch.env, ...agentEnv };
   const bodyFile = path.join(os.tmpdir(), `viworks-bench-status-${process.pid}.json`);
   process.on('exit', () => rmSync(bodyFile, { force: true }));
 
@@ -223,7 +234,8 @@ async function main() {
   log(`starting the agent (${path.relative(ROOT, agentMain) || agentMain}) and two idle baselines`);
   const bare = startBareNode();
   const loopMonitor = startNodeWithLoopMonitor();
-  const agent = await startAgent({ main: agentMain, env: agentEnv, headers });
+  log(`agent launch: node ${[...launch.nodeArgs, '…'].join(' ')} ${Object.entries(launch.env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  const agent = await startAgent({ main: agentMain, nodeArgs: launch.nodeArgs, env: mainEnv, headers });
   let agentStopped = false;
   try {
     result.agentReadyMs = Math.round(agent.readyMs);

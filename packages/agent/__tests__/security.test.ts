@@ -7,6 +7,7 @@ import request from 'supertest';
 import { Registry } from 'prom-client';
 import type { AuditRecord, AuditSink } from '../src/http/auditSink';
 import { createApp } from '../src/http/createApp';
+import { requireRole } from '../src/http/middleware/authenticate';
 import { registerHostMetrics } from '../src/http/hostMetrics';
 import { parseIpRanges } from '../src/security/ipRanges';
 import { generateKey, hashKey, KeyStore, parseKeyFile, watchKeyFile } from '../src/security/keyStore';
@@ -27,7 +28,7 @@ let live: Awaited<ReturnType<typeof liveAgent>>;
 const audited: AuditRecord[] = [];
 const audit: AuditSink = { append: async (e) => void audited.push(e) };
 
-function app(over: Parameters<typeof openSecurity>[0] = {}) {
+function app(over: Parameters<typeof openSecurity>[0] = {}, extraRoutes: Parameters<typeof createApp>[0]['extraRoutes'] = []) {
   const registry = new Registry();
   registerHostMetrics(registry, live.sampler);
   return createApp({
@@ -37,6 +38,7 @@ function app(over: Parameters<typeof openSecurity>[0] = {}) {
     version: '0.1.0',
     startedAt: new Date(),
     audit,
+    extraRoutes,
     security: openSecurity({
       insecureNoAuth: false,
       keys: new KeyStore(parseKeyFile(keyFile([['collector-1', 'viewer', VIEWER], ['ops', 'operator', OPERATOR]]))),
@@ -128,9 +130,8 @@ describe('key file rotation without restart', () => {
       await request(a).get('/api/v1/status').set('X-API-Key', B).expect(200);
       await request(a).get('/api/v1/status').set('X-API-Key', A).expect(401);
       // A broken file is ignored: B keeps working.
-      const before = reloaded.length;
       fs.writeFileSync(file, '{"keys": [ oops');
-      while (reloaded.length === before && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+      while (reloaded.at(-1) !== 'error' && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
       expect(reloaded.at(-1)).toBe('error');
       await request(a).get('/api/v1/status').set('X-API-Key', B).expect(200);
       // SIGHUP path: an explicit reload.
@@ -237,11 +238,38 @@ describe('rate limit', () => {
 });
 
 describe('request bodies', () => {
+  const echo = (router: import('express').Router) => router.post('/echo', requireRole('viewer', audit), (req, res) => void res.json({ got: req.body }));
+
   test('malformed JSON → 400, oversized → 413, both as JSON errors', async () => {
-    const a = app({ bodyLimitBytes: 1024 });
-    const bad = await request(a).post('/api/v1/status').set('X-API-Key', VIEWER).set('Content-Type', 'application/json').send('{"a":').expect(400);
+    const a = app({ bodyLimitBytes: 1024 }, [echo]);
+    const ok = await request(a).post('/echo').set('X-API-Key', VIEWER).send({ a: 1 }).expect(200);
+    expect(ok.body).toEqual({ got: { a: 1 } });
+    const bad = await request(a).post('/echo').set('X-API-Key', VIEWER).set('Content-Type', 'application/json').send('{"a":').expect(400);
     expect(bad.body.error.code).toBe('entity_parse_failed');
-    const big = await request(a).post('/api/v1/status').set('X-API-Key', VIEWER).set('Content-Type', 'application/json').send(JSON.stringify({ x: 'y'.repeat(4096) })).expect(413);
+    const big = await request(a).post('/echo').set('X-API-Key', VIEWER).set('Content-Type', 'application/json').send(JSON.stringify({ x: 'y'.repeat(4096) })).expect(413);
     expect(big.body.error.code).toBe('entity_too_large');
+  });
+
+  test('bodies are read only after authentication: a bad body without a key gets 401, not a parse error', async () => {
+    const a = app({ bodyLimitBytes: 1024 }, [echo]);
+    const res = await request(a).post('/echo').set('Content-Type', 'application/json').send('{"a":').expect(401);
+    expect(res.body.error.code).toBe('unauthorized');
+  });
+});
+
+describe('read-only endpoints', () => {
+  test('HEAD answers like GET without a body; other methods get a JSON 404', async () => {
+    const a = app();
+    const head = await request(a).head('/api/v1/status').set('X-API-Key', VIEWER).expect(200);
+    expect(head.headers['content-type']).toMatch(/application\/json/);
+    expect(head.text ?? '').toBe('');
+    const post = await request(a).post('/api/v1/status').set('X-API-Key', VIEWER).send({}).expect(404);
+    expect(post.body.error).toEqual({ code: 'not_found', message: 'no route for POST /api/v1/status' });
+  });
+
+  test('the role check still applies to each one, with a query string too', async () => {
+    const a = app();
+    await request(a).get('/api/v1/status?x=1').expect(401);
+    await request(a).get('/api/v1/status?x=1').set('X-API-Key', VIEWER).expect(200);
   });
 });

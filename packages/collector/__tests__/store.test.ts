@@ -1,4 +1,5 @@
-import { insertMetrics, selectMetrics, type MetricRow } from '../src/store/metrics';
+import { COPY_MIN_ROWS, insertMetrics, metricsCopyText, selectMetrics, type MetricRow } from '../src/store/metrics';
+import type { Queryable } from '../src/store/db';
 import { insertServiceStatus, selectLatestServices } from '../src/store/services';
 import { syncContainerSessions, type ContainerRow } from '../src/store/containerSessions';
 import { upsertAgents, listAgents } from '../src/store/agents';
@@ -54,6 +55,60 @@ describe.each(BACKENDS)('store on %s', (backend, make) => {
         ['2025-09-03T09:00:30.000Z', 2, 4111, null],
       ]);
       expect(points[0]!.disk_usage).toBeCloseTo(30.25, 5);
+    });
+
+    /** `count` rows for one agent, 30 s apart from `start`; cpu = index, temperature null on odd rows. */
+    const series = (agentId: string, start: string, count: number, from = 0): MetricRow[] =>
+      Array.from({ length: count }, (_, k) => {
+        const i = from + k;
+        return { ...metric(agentId, new Date(Date.parse(start) + i * 30_000).toISOString(), i), temperature: i % 2 ? null : 40 + i / 4 };
+      });
+    /** Runs fn in a transaction, counting the COPYs the store attempts. */
+    const inTx = async <T>(fn: (q: Queryable) => Promise<T>) => {
+      let copies = 0;
+      const result = await t.db.transaction(async (q) => {
+        const counted: Queryable = q.copyFrom ? { ...q, copyFrom: (sql, data) => (copies++, q.copyFrom!(sql, data)) } : q;
+        return fn(counted);
+      });
+      return { result, copies };
+    };
+    const stored = async (agentId: string) =>
+      (await t.db.query<{ ts: Date; cpu_usage: number; temperature: number | null }>(
+        `SELECT ts, cpu_usage, temperature FROM agent_metrics WHERE agent_id = $1 ORDER BY ts`,
+        [agentId],
+      )).rows.map((r) => [new Date(r.ts).toISOString(), r.cpu_usage, r.temperature]);
+    const expected = (rows: MetricRow[]) => rows.map((r) => [r.ts, r.cpuUsage, r.temperature]);
+
+    test(`a large batch (>= ${COPY_MIN_ROWS} rows) is written exactly, by COPY on PostgreSQL; odd characters in ids survive`, async () => {
+      const id = 'tab\tnew\nline\\back\rslash';
+      const rows = series(id, '2025-09-03T10:00:00.000Z', COPY_MIN_ROWS + 37);
+      const { result, copies } = await inTx((q) => insertMetrics(q, rows));
+      expect(result).toBe(rows.length);
+      expect(copies).toBe(backend === 'postgres' ? 1 : 0);
+      expect(await stored(id)).toEqual(expected(rows));
+    });
+
+    test('a large batch overlapping stored rows falls back to skipping them: only new rows count, the transaction goes on', async () => {
+      const first = series('overlap', '2025-09-03T11:00:00.000Z', COPY_MIN_ROWS);
+      await inTx((q) => insertMetrics(q, first));
+      // Half old, half new, plus a duplicate inside the batch itself.
+      const next = series('overlap', '2025-09-03T11:00:00.000Z', COPY_MIN_ROWS, COPY_MIN_ROWS / 2);
+      const { result, copies } = await inTx(async (q) => {
+        const n = await insertMetrics(q, [...next, next[0]!]);
+        // The failed COPY was rolled back to its savepoint, not the whole transaction.
+        const { rows } = await q.query<{ one: number }>('SELECT 1 AS one');
+        return { n, after: rows[0]!.one };
+      });
+      expect(result).toEqual({ n: COPY_MIN_ROWS / 2, after: 1 });
+      expect(copies).toBe(backend === 'postgres' ? 1 : 0);
+      expect(await stored('overlap')).toEqual(expected(series('overlap', '2025-09-03T11:00:00.000Z', COPY_MIN_ROWS * 1.5)));
+    });
+
+    test('errors other than duplicates are not swallowed by the fallback', async () => {
+      const rows = series('bad', '2025-09-03T12:00:00.000Z', COPY_MIN_ROWS);
+      rows[5] = { ...rows[5]!, uptimeSeconds: 1.5 }; // not a bigint
+      await expect(inTx((q) => insertMetrics(q, rows))).rejects.toThrow(/bigint/);
+      expect(await stored('bad')).toEqual([]);
     });
 
     test('latest service state per service', async () => {
@@ -118,5 +173,12 @@ describe.each(BACKENDS)('store on %s', (backend, make) => {
         latest: { ts: '2025-09-03T09:00:00.000Z', cpuUsage: 42 },
       });
     });
+  });
+});
+
+describe('metricsCopyText', () => {
+  test('tab-separated, \\N for null, backslash escapes for backslash, tab, newline and carriage return', () => {
+    const text = metricsCopyText([{ ...metric('a\\b\tc\nd\re', '2025-09-03T09:00:00.000Z', 1.5), temperature: null }]);
+    expect(text).toBe('a\\\\b\\tc\\nd\\re\t2025-09-03T09:00:00.000Z\t1.5\t20.5\t30.25\t0.5\t0.25\t0.125\t4111\t\\N\n');
   });
 });

@@ -1,4 +1,4 @@
-import jwt, { type Algorithm } from 'jsonwebtoken';
+import type { Algorithm } from 'jsonwebtoken';
 import { ROLES, type Principal, type Role } from './roles';
 
 export interface JwtConfig {
@@ -8,6 +8,12 @@ export interface JwtConfig {
   readonly issuer: string;
   readonly audience: string;
 }
+
+// Loaded on the first token, not at start: most agents use API keys only, and
+// jsonwebtoken with its 59 modules is ~2 MB of RSS they would carry for nothing.
+let jsonwebtoken: typeof import('jsonwebtoken') | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jwtLib = () => (jsonwebtoken ??= require('jsonwebtoken') as typeof import('jsonwebtoken'));
 
 /** A compact JWS: three base64url parts. Anything else is treated as an API key. */
 export const looksLikeJwt = (s: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(s);
@@ -19,7 +25,7 @@ export const looksLikeJwt = (s: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-
  */
 export function verifyJwt(token: string, cfg: JwtConfig, now: Date = new Date()): Principal | null {
   try {
-    const claims = jwt.verify(token, cfg.key, {
+    const claims = jwtLib().verify(token, cfg.key, {
       algorithms: [...cfg.algorithms],
       issuer: cfg.issuer,
       audience: cfg.audience,

@@ -118,5 +118,16 @@ export function watchKeyFile(
     if (curr.mtimeMs !== prev.mtimeMs || curr.size !== prev.size || curr.ino !== prev.ino) reload();
   };
   fs.watchFile(path, { interval: intervalMs, persistent: false }, listener);
-  return { reload, stop: () => fs.unwatchFile(path, listener) };
+  // watchFile compares against its own first stat, taken later on the thread
+  // pool: a change made between the caller's first read and that stat would
+  // never be seen. One re-read after the first poll closes that gap.
+  const settle = setTimeout(reload, intervalMs * 2);
+  settle.unref();
+  return {
+    reload,
+    stop: () => {
+      clearTimeout(settle);
+      fs.unwatchFile(path, listener);
+    },
+  };
 }

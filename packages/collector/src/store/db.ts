@@ -1,11 +1,20 @@
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Pool, type PoolClient } from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 
 /** Anything that runs one parameterised statement. */
 export interface Queryable {
   query<R = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[] }>;
   /** Runs a script of several statements (migrations). No parameters. */
   exec(sql: string): Promise<void>;
+  /**
+   * `COPY … FROM STDIN` of text-format data; returns the rows copied. Only a
+   * transaction on a PostgreSQL server has it (PGlite has no COPY protocol),
+   * so bulk writers must keep a plain-INSERT path.
+   */
+  copyFrom?(copySql: string, data: string): Promise<number>;
 }
 
 /**
@@ -33,12 +42,20 @@ async function inTransaction<T>(c: Queryable, fn: (c: Queryable) => Promise<T>):
   }
 }
 
-function wrapPgClient(client: PoolClient): Queryable {
-  return {
+function wrapPgClient(client: PoolClient, inTransaction = false): Queryable {
+  const q: Queryable = {
     query: async <R>(text: string, values?: readonly unknown[]) =>
       (await client.query({ text, values: values as unknown[] })) as unknown as { rows: R[] },
     exec: async (sql) => void (await client.query(sql)),
   };
+  if (inTransaction) {
+    q.copyFrom = async (copySql, data) => {
+      const sink = client.query(copyFromStdin(copySql));
+      await pipeline(Readable.from([data]), sink);
+      return sink.rowCount;
+    };
+  }
+  return q;
 }
 
 export function createPgDb(connectionString: string, opts: { max?: number; applicationName?: string } = {}): Db {
@@ -51,21 +68,22 @@ export function createPgDb(connectionString: string, opts: { max?: number; appli
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => undefined);
-  const withConnection = async <T>(fn: (c: Queryable) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(fn: (c: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     try {
-      return await fn(wrapPgClient(client));
+      return await fn(client);
     } finally {
       client.release();
     }
   };
+  const withConnection = <T>(fn: (c: Queryable) => Promise<T>): Promise<T> => withClient((client) => fn(wrapPgClient(client)));
   return {
     kind: 'postgres',
     query: async <R>(text: string, values?: readonly unknown[]) =>
       (await pool.query({ text, values: values as unknown[] })) as unknown as { rows: R[] },
     exec: async (sql) => void (await pool.query(sql)),
     withConnection,
-    transaction: (fn) => withConnection((c) => inTransaction(c, fn)),
+    transaction: (fn) => withClient((client) => inTransaction(wrapPgClient(client, true), fn)),
     close: () => pool.end(),
   };
 }
