@@ -215,6 +215,25 @@ describe.each(BACKENDS)('trend, fleet, service-history and report queries on %s'
     });
 
     test.each([
+      ['30s', 'agent_metrics'],
+      ['5m', 'agent_metrics_5m'],
+      ['15m', 'agent_metrics_5m'],
+      ['1h', 'agent_metrics_1h'],
+      ['3h', 'agent_metrics_1h'],
+    ])('fields= at %s (from %s): only the named metrics, with the same values as the full series', async (step, source) => {
+      const q = { from: '2025-09-02T20:00:00Z', to: '2025-09-03T04:00:00Z', step };
+      const full = await request(app).get('/api/v1/agents/ta/metrics').query(q).expect(200);
+      const some = await request(app).get('/api/v1/agents/ta/metrics').query({ ...q, fields: 'temperature, cpu_usage,cpu_usage' }).expect(200);
+      expect(some.body).toMatchObject({ source, step, from: full.body.from, to: full.body.to, p95: full.body.p95 });
+      const keys = ['ts', 'samples', 'cpu_usage', 'cpu_usage_min', 'cpu_usage_max', 'cpu_usage_p95', 'temperature', 'temperature_min', 'temperature_max'];
+      const pick = (p: Point) => Object.fromEntries(keys.map((k) => [k, p[k]]));
+      expect(some.body.points.length).toBe(full.body.points.length);
+      for (const p of some.body.points as Point[]) expect(Object.keys(p).sort()).toEqual([...keys].sort());
+      expect(some.body.points).toEqual((full.body.points as Point[]).map(pick));
+      expect((some.body.points as Point[]).some((p) => p.samples !== 0 && p.cpu_usage !== null)).toBe(true);
+    });
+
+    test.each([
       ['5m', 'agent_metrics_5m', { agent: 'ta,tb' }],
       ['1m', 'agent_metrics', {}],
       ['2h', 'agent_metrics_1h', { agent: 'tb' }],
@@ -374,6 +393,9 @@ describe.each(BACKENDS)('trend, fleet, service-history and report queries on %s'
       ['/api/v1/fleet/metrics?from=2025-09-02T00:00:00Z&to=2025-09-01T00:00:00Z', 400, 'invalid_range', /^from must be before to$/],
       ['/api/v1/agents/ta/metrics?step=367d', 400, 'invalid_query', /^step: must be at most 366d$/],
       ['/api/v1/agents/ta/metrics?step=5x', 400, 'invalid_query', /^step: must be a duration such as 30s, 5m, 1h or 1d$/],
+      ['/api/v1/agents/ta/metrics?fields=cpu_usage,cpu', 400, 'invalid_query', /^fields: unknown metric "cpu"; known: cpu_usage, memory_usage, disk_usage, load_average_1m/],
+      ['/api/v1/agents/ta/metrics?fields=', 400, 'invalid_query', /^fields: must name at least one metric$/],
+      ['/api/v1/agents/ta/metrics?fields=cpu_usage&fields=memory_usage', 400, 'invalid_query', /^fields: /],
       ['/api/v1/agents/nobody/services/history', 404, 'unknown_agent', /^no agent with id "nobody"$/],
       ['/api/v1/agents/ta/services/history?service=nope', 404, 'unknown_service', /^agent "ta" has never reported a service named "nope"$/],
       ['/api/v1/agents/ta/services/history?from=noon', 400, 'invalid_query', /^from: must be an ISO 8601 time/],

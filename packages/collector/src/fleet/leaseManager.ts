@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../store/db';
+import { isUnreachable, type Db } from '../store/db';
 import { claimLeases, heartbeat, pruneCollectors, releaseCollector, type LeaseClaim } from '../store/leases';
 import type { FleetMetrics } from './fleetMetrics';
 
@@ -31,6 +31,7 @@ export function createLeaseManager(deps: {
 }): LeaseManager {
   const { db, logger, metrics, collectorId } = deps;
   let owned: LeaseClaim['owned'] = [];
+  let last: LeaseClaim | null = null;
   let timer: NodeJS.Timeout | null = null;
   let beating: Promise<void> | null = null;
   let stopped = false;
@@ -47,7 +48,19 @@ export function createLeaseManager(deps: {
     collectorId,
     owned: () => owned,
     async rebalance() {
-      const claim = await db.transaction((q) => claimLeases(q, collectorId, deps.ttlMs));
+      let claim: LeaseClaim;
+      try {
+        claim = await db.transaction((q) => claimLeases(q, collectorId, deps.ttlMs));
+      } catch (err) {
+        // Database down: keep polling what we held, so samples keep flowing
+        // to the write spool. Past the TTL another collector that can still
+        // reach the database may take these agents too; both then poll them,
+        // and the natural keys keep the rows single.
+        if (!last || !isUnreachable(err)) throw err;
+        logger.warn({ err: (err as Error).message, held: owned.length }, 'leases not renewed (database unreachable): polling the agents held before');
+        return { ...last, claimed: 0, released: 0 };
+      }
+      last = claim;
       owned = claim.owned;
       metrics.leasesHeld.set(owned.length);
       metrics.liveCollectors.set(claim.liveCollectors);
@@ -74,6 +87,7 @@ export function createLeaseManager(deps: {
         await releaseCollector(db, collectorId).catch((err) => logger.warn({ err: (err as Error).message }, 'releasing leases failed: they expire'));
       }
       owned = [];
+      last = null;
     },
   };
 }

@@ -43,6 +43,17 @@ const agentList = z
   .refine((ids) => ids.every((id) => AGENT_ID.test(id)), 'agent ids are 1-50 characters of A-Z a-z 0-9 . _ -');
 
 const RangeQuery = z.object({ from: time('2025-09-03T09:00:00Z'), to: time('2025-09-03T10:00:00Z'), step }).strict();
+const METRIC_NAMES = METRIC_COLUMNS.map((c) => c.column);
+const fields = z
+  .string()
+  .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
+  .refine((names) => names.length > 0, 'must name at least one metric')
+  .superRefine((names, ctx) => {
+    const unknown = names.find((n) => !METRIC_NAMES.includes(n));
+    if (unknown !== undefined) ctx.addIssue({ code: 'custom', message: `unknown metric "${unknown}"; known: ${METRIC_NAMES.join(', ')}` });
+  })
+  .optional();
+const AgentMetricsQuery = RangeQuery.extend({ fields }).strict();
 const FleetQuery = RangeQuery.extend({ agent: agentList.optional() }).strict();
 const ServicesQuery = RangeQuery.extend({ service: z.string().min(1).max(200).optional() }).strict();
 const ReportQuery = z
@@ -57,11 +68,12 @@ const ReportQuery = z
 const iso = (t: number | Date) => new Date(t).toISOString();
 
 /** API names: <column>_avg is the plain <column>; the other aggregates keep their suffix. */
-const METRIC_FIELDS = METRIC_COLUMNS.flatMap((c) => c.aggs.map((a) => ({ field: a === 'avg' ? c.column : `${c.column}_${a}`, column: `${c.column}_${a}` })));
+const metricFields = (columns: typeof METRIC_COLUMNS) =>
+  columns.flatMap((c) => c.aggs.map((a) => ({ field: a === 'avg' ? c.column : `${c.column}_${a}`, column: `${c.column}_${a}` })));
 
-function metricPoint(r: DbMetricBucket | null, ts: number): Record<string, unknown> {
+function metricPoint(fields: ReturnType<typeof metricFields>, r: DbMetricBucket | null, ts: number): Record<string, unknown> {
   const p: Record<string, unknown> = { ts: iso(ts), samples: r ? Number(r.samples) : 0 };
-  for (const f of METRIC_FIELDS) p[f.field] = r && r[f.column] !== null ? Number(r[f.column]) : null;
+  for (const f of fields) p[f.field] = r && r[f.column] !== null ? Number(r[f.column]) : null;
   return p;
 }
 
@@ -99,15 +111,17 @@ export function trendRoutes(deps: TrendRouteDeps): express.Router {
   const header = (p: TrendPlan) => ({ from: iso(p.from), to: iso(p.to), step: p.step, step_seconds: p.stepSeconds, source: p.source.table });
 
   router.get('/api/v1/agents/:id/metrics', async (req, res) => {
-    const q = parseQuery(RangeQuery, req.query);
+    const q = parseQuery(AgentMetricsQuery, req.query);
     const p = plan(q, HOUR, METRIC_SOURCES);
     await requireAgents([req.params.id]);
-    const rows = await selectAgentTrend(db, req.params.id, p);
+    const columns = q.fields ? METRIC_COLUMNS.filter((c) => q.fields!.includes(c.column)) : METRIC_COLUMNS;
+    const rows = await selectAgentTrend(db, req.params.id, p, columns);
+    const fields = metricFields(columns);
     res.json({
       agent_id: req.params.id,
       ...header(p),
       p95: p.p95,
-      points: fillGaps(bucketStarts(p), rows, (r, ts) => metricPoint(r, ts), (ts) => metricPoint(null, ts)),
+      points: fillGaps(bucketStarts(p), rows, (r, ts) => metricPoint(fields, r, ts), (ts) => metricPoint(fields, null, ts)),
     });
   });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { FleetMetrics } from '../fleet/fleetMetrics';
 import type { CollectorMetrics } from '../metrics';
-import type { Db } from '../store/db';
+import { isUnreachable, type Db } from '../store/db';
 import { reviveBatch, writeTierBatch, type BatchCounts, type TierBatch } from './tierBatch';
 
 export interface WriteQueue {
@@ -26,18 +26,6 @@ export interface WriteQueueOptions {
   retryMs: number;
   logger: Logger;
   metrics?: { collector: CollectorMetrics; fleet: FleetMetrics };
-}
-
-// SQLSTATE classes that mean "the server is not there", not "this batch is wrong":
-// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
-const UNREACHABLE_SQLSTATE = /^(08|57P0[123]|53300)/;
-const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-
-export function isUnreachable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && (UNREACHABLE_SQLSTATE.test(e.code) || UNREACHABLE_ERRNO.has(e.code))) return true;
-  // pg reports a dropped connection and a pool timeout without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '');
 }
 
 /**

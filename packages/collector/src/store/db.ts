@@ -115,3 +115,16 @@ export async function createPgliteDb(dataDir: string | null): Promise<Db> {
     close: () => withConnection(() => pg.close()),
   };
 }
+
+// SQLSTATE classes that mean "the server is not there", not "this batch is wrong":
+// 08 connection exception, 57P01-57P03 shutdown / cannot connect now, 53300 too many connections.
+const UNREACHABLE_SQLSTATE = /^(08|57P0[123]|53300)/;
+const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** Whether an error means the database could not be reached (as opposed to refusing a statement). */
+export function isUnreachable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (UNREACHABLE_SQLSTATE.test(e.code) || UNREACHABLE_ERRNO.has(e.code))) return true;
+  // pg reports a dropped connection and a pool timeout without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '');
+}

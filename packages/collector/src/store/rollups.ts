@@ -31,20 +31,24 @@ export const METRIC_COLUMNS: ReadonlyArray<{ column: string; aggs: readonly Metr
 ];
 
 /** Every rollup column after agent_id and bucket, in table order. */
-export const METRIC_ROLLUP_COLUMNS: readonly string[] = [
-  'samples',
-  ...METRIC_COLUMNS.flatMap((c) => [...(c.nullable ? [`${c.column}_samples`] : []), ...c.aggs.map((a) => `${c.column}_${a}`)]),
-];
+export const METRIC_ROLLUP_COLUMNS: readonly string[] = rollupColumnsOf(METRIC_COLUMNS);
+
+type MetricColumn = (typeof METRIC_COLUMNS)[number];
+
+/** The rollup columns that hold `columns`' aggregates, after `samples`. */
+function rollupColumnsOf(columns: readonly MetricColumn[]): string[] {
+  return ['samples', ...columns.flatMap((c) => [...(c.nullable ? [`${c.column}_samples`] : []), ...c.aggs.map((a) => `${c.column}_${a}`)])];
+}
 
 const rawAgg = (column: string, agg: MetricAgg) =>
   agg === 'p95' ? `percentile_cont(0.95) WITHIN GROUP (ORDER BY ${column})` : `${agg}(${column})`;
 
 /** `count(*)::int AS samples, avg(cpu_usage) AS cpu_usage_avg, …` over raw rows. */
-export function rawMetricAggregates(alias = ''): string {
+export function rawMetricAggregates(alias = '', columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
   const col = (c: string) => `${alias}${c}`;
   return [
     'count(*)::int AS samples',
-    ...METRIC_COLUMNS.flatMap((c) => [
+    ...columns.flatMap((c) => [
       ...(c.nullable ? [`count(${col(c.column)})::int AS ${c.column}_samples`] : []),
       ...c.aggs.map((a) => `${rawAgg(col(c.column), a)}::${a === 'min' || a === 'max' ? 'real' : 'float8'} AS ${c.column}_${a}`),
     ]),
@@ -56,10 +60,10 @@ export function rawMetricAggregates(alias = ''): string {
  * a union of buckets is not a function of their p95s, so it is approximated
  * by their sample-weighted mean (the API says so: p95 "approximate").
  */
-export function mergedMetricAggregates(): string {
+export function mergedMetricAggregates(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
   return [
     'sum(samples)::int AS samples',
-    ...METRIC_COLUMNS.flatMap((c) => {
+    ...columns.flatMap((c) => {
       const weight = c.nullable ? `${c.column}_samples` : 'samples';
       return [
         ...(c.nullable ? [`sum(${c.column}_samples)::int AS ${c.column}_samples`] : []),
@@ -74,8 +78,8 @@ export function mergedMetricAggregates(): string {
 }
 
 /** Rollup rows read as they are (one rollup bucket per step), with the types the other shapes return. */
-export function directMetricColumns(): string {
-  return METRIC_ROLLUP_COLUMNS.map((c) =>
+export function directMetricColumns(columns: readonly MetricColumn[] = METRIC_COLUMNS): string {
+  return rollupColumnsOf(columns).map((c) =>
     c === 'samples' || c.endsWith('_samples') ? `${c}::int AS ${c}` : `${c}::${/_(min|max)$/.test(c) ? 'real' : 'float8'} AS ${c}`,
   ).join(', ');
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './db';
-import { directMetricColumns, mergedMetricAggregates, METRIC_ROLLUP_COLUMNS, rawMetricAggregates } from './rollups';
+import { directMetricColumns, mergedMetricAggregates, METRIC_COLUMNS, METRIC_ROLLUP_COLUMNS, rawMetricAggregates } from './rollups';
 import { ORIGIN_SQL } from '../timeseries/time';
 import type { TrendPlan } from '../timeseries/trendPlan';
 
@@ -26,7 +26,12 @@ const shapeOf = (plan: TrendPlan): Shape =>
  * $1 = text[] of ids, 'all' on nothing ($1 is then unused and not sent).
  * Returns the text and the parameter values after the filter.
  */
-function metricBucketsSql(plan: TrendPlan, agents: 'one' | 'some' | 'all', byAgent: boolean): { text: string; params: unknown[] } {
+function metricBucketsSql(
+  plan: TrendPlan,
+  agents: 'one' | 'some' | 'all',
+  byAgent: boolean,
+  columns: MetricColumns = METRIC_COLUMNS,
+): { text: string; params: unknown[] } {
   const shape = shapeOf(plan);
   const table = plan.source.table;
   const time = shape === 'raw' ? 'ts' : 'bucket';
@@ -42,23 +47,26 @@ function metricBucketsSql(plan: TrendPlan, agents: 'one' | 'some' | 'all', byAge
   const agentCol = byAgent ? 'agent_id, ' : '';
   const groupBy = byAgent ? 'GROUP BY 1, 2' : 'GROUP BY 1';
   if (shape === 'direct') {
-    return { text: `SELECT ${agentCol}bucket, ${directMetricColumns()} FROM ${table} WHERE ${where}`, params };
+    return { text: `SELECT ${agentCol}bucket, ${directMetricColumns(columns)} FROM ${table} WHERE ${where}`, params };
   }
   params.push(plan.stepSeconds);
   const bucket = `date_bin(make_interval(secs => $${p + 3}), ${time}, ${ORIGIN_SQL}) AS bucket`;
-  const aggregates = shape === 'raw' ? rawMetricAggregates() : mergedMetricAggregates();
+  const aggregates = shape === 'raw' ? rawMetricAggregates('', columns) : mergedMetricAggregates(columns);
   return { text: `SELECT ${agentCol}${bucket},\n       ${aggregates}\n     FROM ${table} WHERE ${where} ${groupBy}`, params };
 }
 
+/** Which metrics a series carries (all by default): a chart of one metric reads a quarter of the columns. */
+export type MetricColumns = typeof METRIC_COLUMNS;
+
 /** The statement selectAgentTrend runs: $1 is the agent id, `params` follow (also for EXPLAIN in bench/store). */
-export function agentTrendSql(plan: TrendPlan): { text: string; params: unknown[] } {
-  const { text, params } = metricBucketsSql(plan, 'one', false);
+export function agentTrendSql(plan: TrendPlan, columns: MetricColumns = METRIC_COLUMNS): { text: string; params: unknown[] } {
+  const { text, params } = metricBucketsSql(plan, 'one', false, columns);
   return { text: `${text} ORDER BY 1`, params };
 }
 
 /** One agent's series, one row per bucket that has data, in time order. */
-export async function selectAgentTrend(q: Queryable, agentId: string, plan: TrendPlan): Promise<DbMetricBucket[]> {
-  const { text, params } = agentTrendSql(plan);
+export async function selectAgentTrend(q: Queryable, agentId: string, plan: TrendPlan, columns: MetricColumns = METRIC_COLUMNS): Promise<DbMetricBucket[]> {
+  const { text, params } = agentTrendSql(plan, columns);
   const { rows } = await q.query<DbMetricBucket>(text, [agentId, ...params]);
   return rows;
 }
