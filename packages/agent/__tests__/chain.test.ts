@@ -40,4 +40,10 @@ describe('chain', () => {
     await request(appWith((_q, _s, next) => next(new Error('passed')), after)).get('/').expect(500, { error: 'passed' });
     expect(later).toBe(0);
   });
+
+  test("next('route') skips the rest of the chain without an error", async () => {
+    let later = 0;
+    await request(appWith((_q, _s, next) => next('route'), () => void later++)).get('/').expect(404, { fell: 'through' });
+    expect(later).toBe(0);
+  });
 });

@@ -267,6 +267,12 @@ describe('read-only endpoints', () => {
     expect(post.body.error).toEqual({ code: 'not_found', message: 'no route for POST /api/v1/status' });
   });
 
+  test('matched like Express routes: any case, one trailing slash', async () => {
+    const a = app();
+    for (const p of ['/api/v1/status/', '/API/v1/Status', '/api/v1/health/']) await request(a).get(p).set('X-API-Key', VIEWER).expect(200);
+    await request(a).get('/api/v1/status//').set('X-API-Key', VIEWER).expect(404);
+  });
+
   test('the role check still applies to each one, with a query string too', async () => {
     const a = app();
     await request(a).get('/api/v1/status?x=1').expect(401);

@@ -65,14 +65,16 @@ export function createApp(deps: AppDeps): express.Express {
   // (collectors, dashboards, Prometheus), and skipping the router's
   // per-route matching and dispatch halves the garbage a request makes.
   const readRoutes = new Map<string, RequestHandler>();
-  const get = (path: string, ...handlers: RequestHandler[]) => readRoutes.set(path, chain(...handlers));
+  const routeKey = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path).toLowerCase();
+  const get = (path: string, ...handlers: RequestHandler[]) => readRoutes.set(routeKey(path), chain(...handlers));
   app.use(
     chain(
       ipFilter(security.allowedIps, audit),
       rateLimiter(security.rateLimitPerMinute, audit),
       authenticate({ keys: security.keys, jwt: security.jwt, insecureNoAuth: security.insecureNoAuth, audit }),
       (req, res, next) => {
-        const route = req.method === 'GET' || req.method === 'HEAD' ? readRoutes.get(req.path) : undefined;
+        // Matched as Express routes match by default: any case, one trailing slash allowed.
+        const route = req.method === 'GET' || req.method === 'HEAD' ? readRoutes.get(routeKey(req.path)) : undefined;
         if (route) route(req, res, next);
         else next();
       },

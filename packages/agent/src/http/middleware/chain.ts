@@ -10,7 +10,9 @@ export function chain(...handlers: readonly RequestHandler[]): RequestHandler {
   return (req, res, next) => {
     let i = 0;
     const step = (err?: unknown): void => {
-      if (err !== undefined && err !== null && err !== 'route') return next(err);
+      // next('route') leaves the chain the way it leaves a route: on to the next layer.
+      if (err === 'route') return next();
+      if (err !== undefined && err !== null) return next(err);
       const handler = handlers[i++];
       if (!handler) return next();
       try {
