@@ -128,6 +128,20 @@ async function seedFleet(db: Db, now: number): Promise<void> {
     }),
   ]);
 
+  // Alert states as the evaluator leaves them (raw rows: the dashboard only reads them).
+  const alertRow = (key: string, agentId: string, subject: string, status: string, severity: string, value: number, activeAgoMs: number, firing: boolean) =>
+    db.query(
+      `INSERT INTO alert_states (alert_key, rule, agent_id, subject, status, severity, flapping, escalated, value, detail,
+                                 active_at, firing_at, incident_id, machine, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, false, false, $7, $8, $9, $10, NULL, '{}'::jsonb, $11)`,
+      [key, key.split('/')[0], agentId, subject, status, severity, value, `${subject} at ${value}`,
+        new Date(now - activeAgoMs).toISOString(), firing ? new Date(now - activeAgoMs + 60_000).toISOString() : null, new Date(now).toISOString()],
+    );
+  await alertRow('cpu_usage/web-1', 'web-1', 'cpu_usage', 'firing', 'critical', 97, 5 * 60_000, true);
+  await alertRow('memory_usage/db-1', 'db-1', 'memory_usage', 'pending', 'warning', 90, 30_000, false);
+  await alertRow('hostname/evil-1', 'evil-1', HOSTILE_HOSTNAME, 'firing', 'warning', 1, 3 * 60_000, true);
+  await alertRow('disk_usage/old-1', 'old-1', 'disk_usage', 'inactive', 'warning', 10, 60 * 60_000, false);
+
   await insertServiceStatus(db, [
     { agentId: 'web-1', ts: new Date(now - 60_000).toISOString(), name: 'nginx', status: 'running', pid: 1234, cpuPercent: 2.5, memoryBytes: 50 * 1024 * 1024 },
     { agentId: 'web-1', ts: new Date(now - 60_000).toISOString(), name: 'postgresql', status: 'stopped', pid: null, cpuPercent: null, memoryBytes: null },
@@ -246,6 +260,33 @@ describeBrowser(`dashboard in Chromium${chromiumMissing ? ` (skipped: ${CHROMIUM
     expect(requests.filter((u) => !u.startsWith(fleet.url))).toEqual([]);
   });
 
+  test('active alerts are listed most severe first, link to their agent, and keep markup as text', async () => {
+    const { page, errors } = await openPage(fleet.url);
+    const items = page.locator('#alerts-list > li');
+    // The inactive one (old-1) is not shown.
+    expect(await items.evaluateAll((lis) => lis.map((li) => [li.getAttribute('data-alert-key'), li.getAttribute('data-state')]))).toEqual([
+      ['cpu_usage/web-1', 'firing'],
+      ['memory_usage/db-1', 'pending'],
+      ['hostname/evil-1', 'firing'],
+    ]);
+    expect(await page.locator('#alerts-summary').textContent()).toBe('2 firing · 1 critical · 1 pending or other');
+    const web = items.nth(0);
+    expect(await web.getAttribute('class')).toContain('level-crit');
+    expect(await web.locator('.alert-severity').textContent()).toBe('critical');
+    expect(await web.locator('.alert-subject').textContent()).toBe('cpu_usage = 97');
+    expect(await web.locator('.alert-state').textContent()).toMatch(/^firing since [45] min ago$/);
+    expect(await items.nth(1).locator('.alert-state').textContent()).toMatch(/^pending since \d+ s ago$/);
+    expect(await items.nth(2).locator('.alert-subject').textContent()).toBe(`${HOSTILE_HOSTNAME} = 1`);
+    expect(await page.locator('#alerts-list img').count()).toBe(0);
+    expect(await page.locator('#alerts-empty').isHidden()).toBe(true);
+
+    await web.locator('button.alert-agent').click();
+    await page.locator('#detail path.series-cpu').waitFor();
+    expect(await page.locator('#detail-heading').textContent()).toBe('web-1');
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
+
   test('clicking an agent shows its last-hour chart and its services', async () => {
     const { page, errors, requests } = await openPage(fleet.url);
     expect(await page.locator('#detail').isHidden()).toBe(true);
@@ -344,6 +385,8 @@ describeBrowser(`dashboard in Chromium${chromiumMissing ? ` (skipped: ${CHROMIUM
     expect(await emptyState.textContent()).toContain('COLLECTOR_AGENTS');
     expect(await page.locator('#fleet-list').isHidden()).toBe(true);
     expect(await page.locator('#fleet-summary').textContent()).toBe('0 agents');
+    expect(await page.locator('#alerts-empty').textContent()).toBe('No alerts: every rule is quiet.');
+    expect(await page.locator('#alerts-empty').isVisible()).toBe(true);
     expect(await page.locator('#error-banner').isHidden()).toBe(true);
     await page.screenshot({ path: '/tmp/dashboard-empty.png' });
     expect(errors).toEqual([]);

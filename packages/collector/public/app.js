@@ -560,14 +560,63 @@
     banner.hidden = false;
   }
 
+  // ---------------------------------------------------------------- alerts
+
+  const ALERT_STATES = { firing: 'firing', pending: 'pending', flapping: 'flapping', unknown: 'no data' };
+
+  function renderAlert(a) {
+    const sev = a.severity === 'critical' ? 'crit' : a.severity === 'warning' ? 'warn' : 'none';
+    const since = a.state === 'firing' ? a.firing_since || a.active_since : a.active_since;
+    const value = typeof a.value === 'number' && Number.isFinite(a.value) ? ` = ${Number(a.value.toFixed(2))}` : '';
+    const agentButton = a.agent_id
+      ? el('button', { type: 'button', class: 'link alert-agent', dataset: { agentId: a.agent_id }, text: a.agent_id })
+      : el('span', { class: 'alert-agent', text: 'fleet' });
+    return el(
+      'li',
+      { class: `alert-item level-${sev}`, dataset: { alertKey: a.key, state: a.state } },
+      el('span', { class: `alert-severity level-${sev}`, text: a.severity || 'unknown' }),
+      ' ',
+      agentButton,
+      ' ',
+      el('span', { class: 'alert-subject', text: `${a.subject || a.rule}${value}` }),
+      ' ',
+      el('span', { class: 'alert-state muted', text: `${ALERT_STATES[a.state] || a.state} since ${relTime(since)}${a.acknowledged ? ' · acknowledged' : ''}` }),
+      a.detail ? el('span', { class: 'alert-detail muted block', text: a.detail }) : null,
+    );
+  }
+
+  /** Alerts are a side panel: their failure is shown there, not as the page's error banner. */
+  function renderAlerts(result) {
+    const list = $('alerts-list');
+    const error = $('alerts-error');
+    if (result.error) {
+      error.textContent = `Could not load alerts: ${result.error.message}`;
+      error.hidden = false;
+      return;
+    }
+    error.hidden = true;
+    const alerts = Array.isArray(result.alerts) ? result.alerts : [];
+    list.replaceChildren(...alerts.map(renderAlert));
+    list.hidden = alerts.length === 0;
+    $('alerts-empty').hidden = alerts.length !== 0;
+    const firing = alerts.filter((a) => a.state === 'firing');
+    const critical = firing.filter((a) => a.severity === 'critical').length;
+    const parts = [`${firing.length} firing`];
+    if (critical) parts.push(`${critical} critical`);
+    if (alerts.length > firing.length) parts.push(`${alerts.length - firing.length} pending or other`);
+    $('alerts-summary').textContent = alerts.length ? parts.join(' · ') : '';
+  }
+
   async function refreshOnce() {
     try {
+      const alerts = fetchJson('/api/v1/alerts').catch((error) => ({ error }));
       const body = await fetchJson('/api/v1/agents');
       state.agents = Array.isArray(body.agents) ? body.agents : [];
       state.loaded = true;
       state.lastSuccessAt = new Date();
       showError(null);
       renderFleet();
+      renderAlerts(await alerts);
       if (state.selectedId) {
         renderDetailMeta();
         await loadDetail();
@@ -609,6 +658,10 @@
   }
 
   function start() {
+    $('alerts-list').addEventListener('click', (ev) => {
+      const b = ev.target.closest('.alert-agent');
+      if (b && b.dataset.agentId) selectAgent(b.dataset.agentId, { focus: true });
+    });
     $('fleet-list').addEventListener('click', (ev) => {
       const card = ev.target.closest('.agent-card');
       if (!card) return;
