@@ -41,9 +41,19 @@ describe('chain', () => {
     expect(later).toBe(0);
   });
 
-  test("next('route') skips the rest of the chain without an error", async () => {
+  test("next('route') goes on to the next handler, as in app.use(a, b): a gate is never skipped", async () => {
+    const seen: string[] = [];
+    const app = appWith(
+      (_q, _s, next) => (seen.push('a'), next('route')),
+      (_q, _s, next) => (seen.push('gate'), next()),
+    );
+    await request(app).get('/').expect(404, { fell: 'through' });
+    expect(seen).toEqual(['a', 'gate']);
+  });
+
+  test('a promise rejected without a reason is still an error', async () => {
     let later = 0;
-    await request(appWith((_q, _s, next) => next('route'), () => void later++)).get('/').expect(404, { fell: 'through' });
+    await request(appWith(() => Promise.reject(undefined), () => void later++)).get('/').expect(500, { error: 'Rejected promise' });
     expect(later).toBe(0);
   });
 });

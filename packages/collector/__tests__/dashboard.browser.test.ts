@@ -404,6 +404,8 @@ describeBrowser(`dashboard in Chromium${chromiumMissing ? ` (skipped: ${CHROMIUM
     // Neither "no agents" nor a stale list: the page does not know.
     expect(await page.locator('#fleet-empty').isHidden()).toBe(true);
     expect(await page.locator('#fleet-list > li').count()).toBe(0);
+    expect(await page.locator('#alerts-error').textContent()).toBe('Could not load alerts: internal error (internal, HTTP 500)');
+    expect(await page.locator('#alerts-empty').isHidden()).toBe(true);
     await page.screenshot({ path: '/tmp/dashboard-error.png' });
   });
 });

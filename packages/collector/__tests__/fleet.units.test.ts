@@ -1,3 +1,4 @@
+import { isUnreachable } from '../src/store/db';
 import { backoffDelayMs, phaseOffsetMs } from '../src/fleet/backoff';
 import { downsample } from '../src/polling/backfill';
 import { checkSampleTime } from '../src/polling/clockSkew';
@@ -74,5 +75,20 @@ describe('fleet configuration', () => {
     [{ COLLECTOR_ID: 'has space' }, /COLLECTOR_ID/],
   ])('%o is refused naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('isUnreachable: which database errors mean "spool and retry"', () => {
+  test.each([
+    [{ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' }, true],
+    [{ code: '57P01', message: 'terminating connection due to administrator command' }, true],
+    [{ code: '08006', message: 'connection failure' }, true],
+    [new Error('Connection terminated unexpectedly'), true],
+    [new Error('timeout exceeded when trying to connect'), true], // pg-pool: every client stuck
+    [{ code: '23505', message: 'duplicate key value violates unique constraint' }, false],
+    [{ code: '22P02', message: 'invalid input syntax for type bigint' }, false],
+    [new Error('something else'), false],
+  ])('%j → %s', (err, expected) => {
+    expect(isUnreachable(err)).toBe(expected);
   });
 });

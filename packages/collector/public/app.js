@@ -590,8 +590,13 @@
     const list = $('alerts-list');
     const error = $('alerts-error');
     if (result.error) {
+      // Not a stale list next to the error: the page does not know the alerts now.
       error.textContent = `Could not load alerts: ${result.error.message}`;
       error.hidden = false;
+      list.replaceChildren();
+      list.hidden = true;
+      $('alerts-empty').hidden = true;
+      $('alerts-summary').textContent = '';
       return;
     }
     error.hidden = true;
@@ -608,21 +613,30 @@
   }
 
   async function refreshOnce() {
+    // Both requests at once; the alerts panel shows its own outcome either
+    // way, before the status line says the page is updated.
+    const alerts = fetchJson('/api/v1/alerts').catch((error) => ({ error }));
+    let alertsShown = false;
+    const showAlerts = async () => {
+      if (alertsShown) return;
+      alertsShown = true;
+      renderAlerts(await alerts);
+    };
     try {
-      const alerts = fetchJson('/api/v1/alerts').catch((error) => ({ error }));
       const body = await fetchJson('/api/v1/agents');
       state.agents = Array.isArray(body.agents) ? body.agents : [];
       state.loaded = true;
       state.lastSuccessAt = new Date();
       showError(null);
       renderFleet();
-      renderAlerts(await alerts);
+      await showAlerts();
       if (state.selectedId) {
         renderDetailMeta();
         await loadDetail();
       }
       setStatus(`Updated ${fmtClock(state.lastSuccessAt)} · refreshes every ${REFRESH_MS / 1000} s`);
     } catch (err) {
+      await showAlerts();
       showError(err.message);
       setStatus(`Update failed at ${fmtClock(new Date())} · retrying in ${REFRESH_MS / 1000} s`);
     }

@@ -15,6 +15,11 @@ let jsonwebtoken: typeof import('jsonwebtoken') | undefined;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const jwtLib = () => (jsonwebtoken ??= require('jsonwebtoken') as typeof import('jsonwebtoken'));
 
+/** Loads the JWT library now: an agent configured for tokens fails at start, not with a 401 per token. */
+export function loadJwtLibrary(): void {
+  jwtLib();
+}
+
 /** A compact JWS: three base64url parts. Anything else is treated as an API key. */
 export const looksLikeJwt = (s: string) => /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(s);
 

@@ -126,5 +126,8 @@ export function isUnreachable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
   if (typeof e?.code === 'string' && (UNREACHABLE_SQLSTATE.test(e.code) || UNREACHABLE_ERRNO.has(e.code))) return true;
   // pg reports a dropped connection and a pool timeout without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i.test(e?.message ?? '');
+  // pg-pool's "timeout exceeded when trying to connect": every client stuck, e.g. behind a silent network partition.
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(
+    e?.message ?? '',
+  );
 }

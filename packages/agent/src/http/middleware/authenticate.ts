@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { KeyStore } from '../../security/keyStore';
-import { looksLikeJwt, verifyJwt, type JwtConfig } from '../../security/jwt';
+import { loadJwtLibrary, looksLikeJwt, verifyJwt, type JwtConfig } from '../../security/jwt';
 import { ANONYMOUS, roleAllows, type Principal, type Role } from '../../security/roles';
 import type { AuditSink } from '../auditSink';
 
@@ -35,6 +35,7 @@ function unauthorized(res: Response) {
 
 /** Works out who is calling. A credential that does not verify is refused here. */
 export function authenticate(opts: AuthOptions): RequestHandler {
+  if (opts.jwt) loadJwtLibrary();
   return (req, res, next) => {
     const presented = presentedCredential(req);
     if (presented === null) {

@@ -10,14 +10,17 @@ export function chain(...handlers: readonly RequestHandler[]): RequestHandler {
   return (req, res, next) => {
     let i = 0;
     const step = (err?: unknown): void => {
-      // next('route') leaves the chain the way it leaves a route: on to the next layer.
-      if (err === 'route') return next();
-      if (err !== undefined && err !== null) return next(err);
+      // As in app.use(a, b, c), next('route') just goes on to the next
+      // handler: it must never skip one (in the agent the gates are a chain).
+      if (err !== undefined && err !== null && err !== 'route') return next(err);
       const handler = handlers[i++];
       if (!handler) return next();
       try {
         const result: unknown = handler(req, res, step);
-        if (result instanceof Promise) result.catch(next);
+        // Like Express 5: any thenable, and a rejection without a reason is still an error.
+        if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+          (result as PromiseLike<unknown>).then(undefined, (e: unknown) => next(e ?? new Error('Rejected promise')));
+        }
       } catch (e) {
         next(e);
       }
