@@ -19,7 +19,8 @@ export interface ThrowawayCluster {
   destroy(): void;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as net.AddressInfo;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCatalogue, type Catalogue } from '../src/commands/catalogue';
-import { CommandRejected } from '../src/commands/commandRejected';
+import { rejection } from './commands.support';
 import { runProcess } from '../src/commands/runProcess';
 import { parseServiceControl, type ServiceControlConfig } from '../src/commands/serviceControl';
 
@@ -21,16 +21,6 @@ beforeAll(() => {
   });
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-async function rejection(p: Promise<unknown>): Promise<CommandRejected> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CommandRejected) return err;
-    throw err;
-  }
-  throw new Error('expected CommandRejected');
-}
 
 const BUILT_INS = [
   ['system.uptime', 'viewer'],

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createCatalogue } from '../src/commands/catalogue';
-import { CommandRejected } from '../src/commands/commandRejected';
+import { rejection } from './commands.support';
 import { parseCustomCommands, type CustomCommandConfig } from '../src/commands/customCommands';
 import { runProcess } from '../src/commands/runProcess';
 
@@ -23,16 +23,6 @@ function variant(change: (c: typeof backup & Record<string, unknown>) => void) {
   const c = structuredClone(backup) as typeof backup & Record<string, unknown>;
   change(c);
   return c;
-}
-
-async function rejection(p: Promise<unknown>): Promise<CommandRejected> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof CommandRejected) return err;
-    throw err;
-  }
-  throw new Error('expected CommandRejected');
 }
 
 test('a valid entry is parsed, defaults filled in, frozen', () => {

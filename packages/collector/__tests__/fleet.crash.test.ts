@@ -1,24 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createPgDb, type Db } from '../src/store/db';
 import { startFleetSimulator, type FleetSimulator } from '../../../test/fleetSimulator';
-import { createThrowawayCluster, type ThrowawayCluster } from '../../../test/throwawayCluster';
+import { createThrowawayCluster, freePort, type ThrowawayCluster } from '../../../test/throwawayCluster';
 import { describePg } from '../../../test/testDb';
 import { waitFor } from './fleet.helpers';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'main.js');
 const PERIOD_MS = 2000; // the metrics tier below: every 2 s
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /**
  * The real collector process (dist/main.js) against a private PostgreSQL

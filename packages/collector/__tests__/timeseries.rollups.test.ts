@@ -149,17 +149,8 @@ const batchesArb = fc.array(
   { minLength: 1, maxLength: 4 },
 );
 
-interface MetricSample {
-  agentId: string;
-  offset: number;
-  cpuUsage: number;
-  memoryUsage: number;
-  diskUsage: number;
-  load1: number;
-  load5: number;
-  load15: number;
-  temperature: number | null;
-}
+/** A metric row placed `offset` seconds after BASE. */
+type MetricSample = Omit<MetricRow, 'ts' | 'uptimeSeconds'> & { offset: number };
 
 const toMetric = (m: MetricSample): MetricRow => ({
   agentId: m.agentId,
@@ -267,10 +258,26 @@ describe.each(BACKENDS)('rollups on %s', (backend, make) => {
     });
 
     test('rebuildRollups (bulk, set-based) gives the same rows as the incremental drains', async () => {
-      const incremental = await rollupRows(t.db, 'agent_metrics_5m');
-      await t.db.query(`DELETE FROM agent_metrics_5m WHERE agent_id = ANY($1)`, [AGENTS]);
-      await rebuildRollups(t.db, new Date(BASE - 1800_000), new Date(BASE + 5.5 * 3600_000));
-      expectSameRows(await rollupRows(t.db, 'agent_metrics_5m'), incremental, 'rebuilt agent_metrics_5m');
+      await insertServiceStatus(t.db, [
+        { agentId: 'rc', ts: new Date(BASE + 60_000).toISOString(), name: 'nginx', status: 'running', pid: 1, cpuPercent: 1.5, memoryBytes: 10 },
+        { agentId: 'rc', ts: new Date(BASE + 360_000).toISOString(), name: 'nginx', status: 'stopped', pid: null, cpuPercent: null, memoryBytes: null },
+        { agentId: 'rc', ts: new Date(BASE + 3700_000).toISOString(), name: 'sshd', status: 'error', pid: null, cpuPercent: 0, memoryBytes: 7 },
+      ]);
+      await recordPolls(t.db, [60, 90, 3700].map((s, i) => ({
+        agentId: 'rc', tier: 'metrics' as const, startedAt: new Date(BASE + s * 1000), durationMs: 5 + i, ok: i !== 1, errorCode: null, errorMessage: null, hostname: null,
+      })));
+      await refreshRollups(t.db);
+      const tables = [
+        ['agent_metrics_5m', 'agent_id, bucket'],
+        ['service_status_1h', 'agent_id, service_name, bucket'],
+        ['agent_polls_1h', 'agent_id, tier, bucket'],
+      ] as const;
+      const incremental = await Promise.all(tables.map(([table, key]) => rollupRows(t.db, table, key)));
+      for (const rows of incremental) expect(rows.length).toBeGreaterThan(0);
+      const [from, to] = [new Date(BASE - 1800_000), new Date(BASE + 5.5 * 3600_000)];
+      for (const [table] of tables) await t.db.query(`DELETE FROM ${table} WHERE bucket >= $1 AND bucket < $2`, [from.toISOString(), to.toISOString()]);
+      await rebuildRollups(t.db, from, to);
+      for (const [i, [table, key]] of tables.entries()) expectSameRows(await rollupRows(t.db, table, key), incremental[i]!, `rebuilt ${table}`);
       await expect(rebuildRollups(t.db, new Date(BASE), new Date(BASE + 3600_000))).rejects.toThrow(/whole hours/);
     });
 

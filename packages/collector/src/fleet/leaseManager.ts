@@ -30,7 +30,7 @@ export function createLeaseManager(deps: {
   ttlMs: number;
 }): LeaseManager {
   const { db, logger, metrics, collectorId } = deps;
-  let owned: LeaseClaim['owned'] = [];
+  /** The last claim the database granted; its `owned` is what this collector polls. */
   let last: LeaseClaim | null = null;
   let timer: NodeJS.Timeout | null = null;
   let beating: Promise<void> | null = null;
@@ -46,7 +46,7 @@ export function createLeaseManager(deps: {
 
   return {
     collectorId,
-    owned: () => owned,
+    owned: () => last?.owned ?? [],
     async rebalance() {
       let claim: LeaseClaim;
       try {
@@ -57,15 +57,14 @@ export function createLeaseManager(deps: {
         // reach the database may take these agents too; both then poll them,
         // and the natural keys keep the rows single.
         if (!last || !isUnreachable(err)) throw err;
-        logger.warn({ err: (err as Error).message, held: owned.length }, 'leases not renewed (database unreachable): polling the agents held before');
+        logger.warn({ err: (err as Error).message, held: last.owned.length }, 'leases not renewed (database unreachable): polling the agents held before');
         return { ...last, claimed: 0, released: 0 };
       }
       last = claim;
-      owned = claim.owned;
-      metrics.leasesHeld.set(owned.length);
+      metrics.leasesHeld.set(claim.owned.length);
       metrics.liveCollectors.set(claim.liveCollectors);
       if (claim.claimed || claim.released) {
-        logger.info({ collector: collectorId, claimed: claim.claimed, released: claim.released, held: owned.length, share: claim.fairShare, live: claim.liveCollectors }, 'leases rebalanced');
+        logger.info({ collector: collectorId, claimed: claim.claimed, released: claim.released, held: claim.owned.length, share: claim.fairShare, live: claim.liveCollectors }, 'leases rebalanced');
       }
       // Housekeeping: collectors dead for an hour are forgotten.
       await pruneCollectors(db, 3_600_000).catch(() => undefined);
@@ -86,7 +85,6 @@ export function createLeaseManager(deps: {
       if (opts.release !== false) {
         await releaseCollector(db, collectorId).catch((err) => logger.warn({ err: (err as Error).message }, 'releasing leases failed: they expire'));
       }
-      owned = [];
       last = null;
     },
   };

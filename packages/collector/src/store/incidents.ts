@@ -78,14 +78,9 @@ export async function applyIncidentChanges(
   return ids;
 }
 
-export interface IncidentEventRow {
+/** An event to write: the API's IncidentEvent plus the incident it belongs to. */
+export interface IncidentEventRow extends IncidentEvent {
   incidentId: number;
-  ts: string;
-  kind: string;
-  severity: string | null;
-  value: number | null;
-  actor: string | null;
-  detail: string | null;
 }
 
 export async function insertIncidentEvents(q: Queryable, rows: readonly IncidentEventRow[]): Promise<void> {

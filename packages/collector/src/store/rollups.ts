@@ -112,34 +112,58 @@ function refreshMetricLevelSql(level: (typeof METRIC_LEVELS)[number]): string {
      ON CONFLICT (agent_id, bucket) DO UPDATE SET ${upsertSet(METRIC_ROLLUP_COLUMNS)}`;
 }
 
-const SERVICE_ROLLUP_COLUMNS = ['samples', 'running_samples', 'stopped_samples', 'error_samples', 'cpu_percent_avg', 'cpu_percent_max', 'memory_bytes_max'];
-const SERVICE_AGGREGATES = `count(*)::int AS samples, count(*) FILTER (WHERE s.status = 'running')::int AS running_samples,
-       count(*) FILTER (WHERE s.status = 'stopped')::int AS stopped_samples, count(*) FILTER (WHERE s.status = 'error')::int AS error_samples,
-       avg(s.cpu_percent)::float8 AS cpu_percent_avg, max(s.cpu_percent) AS cpu_percent_max, max(s.memory_bytes) AS memory_bytes_max`;
+/**
+ * The hourly rollups of service_status and agent_polls: per agent, one row
+ * per `key` (service name, tier) and hour. Both are written two ways, from
+ * the same aggregates: per invalidated key (refresh) and set-based (rebuild).
+ */
+const HOURLY_ROLLUPS = [
+  {
+    source: 'service_status',
+    table: 'service_status_1h',
+    key: 'service_name',
+    columns: ['samples', 'running_samples', 'stopped_samples', 'error_samples', 'cpu_percent_avg', 'cpu_percent_max', 'memory_bytes_max'],
+    aggregates: `count(*)::int AS samples, count(*) FILTER (WHERE r.status = 'running')::int AS running_samples,
+       count(*) FILTER (WHERE r.status = 'stopped')::int AS stopped_samples, count(*) FILTER (WHERE r.status = 'error')::int AS error_samples,
+       avg(r.cpu_percent)::float8 AS cpu_percent_avg, max(r.cpu_percent) AS cpu_percent_max, max(r.memory_bytes) AS memory_bytes_max`,
+  },
+  {
+    source: 'agent_polls',
+    table: 'agent_polls_1h',
+    key: 'tier',
+    columns: ['polls', 'ok_polls', 'duration_ms_avg', 'duration_ms_max'],
+    aggregates: `count(*)::int AS polls, count(*) FILTER (WHERE r.ok)::int AS ok_polls,
+       avg(r.duration_ms)::float8 AS duration_ms_avg, max(r.duration_ms) AS duration_ms_max`,
+  },
+] as const;
 
-const REFRESH_SERVICES_SQL = `INSERT INTO service_status_1h (agent_id, service_name, bucket, ${SERVICE_ROLLUP_COLUMNS.join(', ')})
-     SELECT k.agent_id, a.service_name, k.bucket, ${SERVICE_ROLLUP_COLUMNS.map((c) => `a.${c}`).join(', ')}
+type HourlyRollup = (typeof HOURLY_ROLLUPS)[number];
+
+const hourlyInsert = (h: HourlyRollup) => `INSERT INTO ${h.table} (agent_id, ${h.key}, bucket, ${h.columns.join(', ')})`;
+const hourlyUpsert = (h: HourlyRollup) => `ON CONFLICT (agent_id, ${h.key}, bucket) DO UPDATE SET ${upsertSet(h.columns)}`;
+
+/** Recomputes the invalidated (agent, hour) keys ($1 agents, $2 buckets) from raw rows. */
+function refreshHourlySql(h: HourlyRollup): string {
+  return `${hourlyInsert(h)}
+     SELECT k.agent_id, a.${h.key}, k.bucket, ${h.columns.map((c) => `a.${c}`).join(', ')}
      FROM ${keysAt(`INTERVAL '1 hour'`)}
      CROSS JOIN LATERAL (
-       SELECT s.service_name, ${SERVICE_AGGREGATES}
-       FROM service_status s
-       WHERE s.agent_id = k.agent_id AND s.ts >= k.bucket AND s.ts < k.bucket + INTERVAL '1 hour'
-       GROUP BY s.service_name) a
-     ON CONFLICT (agent_id, service_name, bucket) DO UPDATE SET ${upsertSet(SERVICE_ROLLUP_COLUMNS)}`;
+       SELECT r.${h.key}, ${h.aggregates}
+       FROM ${h.source} r
+       WHERE r.agent_id = k.agent_id AND r.ts >= k.bucket AND r.ts < k.bucket + INTERVAL '1 hour'
+       GROUP BY r.${h.key}) a
+     ${hourlyUpsert(h)}`;
+}
 
-const POLL_ROLLUP_COLUMNS = ['polls', 'ok_polls', 'duration_ms_avg', 'duration_ms_max'];
-const POLL_AGGREGATES = `count(*)::int AS polls, count(*) FILTER (WHERE p.ok)::int AS ok_polls,
-       avg(p.duration_ms)::float8 AS duration_ms_avg, max(p.duration_ms) AS duration_ms_max`;
-
-const REFRESH_POLLS_SQL = `INSERT INTO agent_polls_1h (agent_id, tier, bucket, ${POLL_ROLLUP_COLUMNS.join(', ')})
-     SELECT k.agent_id, a.tier, k.bucket, ${POLL_ROLLUP_COLUMNS.map((c) => `a.${c}`).join(', ')}
-     FROM ${keysAt(`INTERVAL '1 hour'`)}
-     CROSS JOIN LATERAL (
-       SELECT p.tier, ${POLL_AGGREGATES}
-       FROM agent_polls p
-       WHERE p.agent_id = k.agent_id AND p.ts >= k.bucket AND p.ts < k.bucket + INTERVAL '1 hour'
-       GROUP BY p.tier) a
-     ON CONFLICT (agent_id, tier, bucket) DO UPDATE SET ${upsertSet(POLL_ROLLUP_COLUMNS)}`;
+/** Recomputes every hour in [$1, $2) from raw rows, set-based. */
+function rebuildHourlySql(h: HourlyRollup): string {
+  return `${hourlyInsert(h)}
+     SELECT r.agent_id, r.${h.key}, date_bin(INTERVAL '1 hour', r.ts, ${ORIGIN_SQL}),
+       ${h.aggregates}
+     FROM ${h.source} r WHERE r.ts >= $1 AND r.ts < $2
+     GROUP BY 1, 2, 3
+     ${hourlyUpsert(h)}`;
+}
 
 // One drain at a time across collectors; see refreshRollups.
 const ROLLUP_LOCK = '7277461225';
@@ -162,7 +186,7 @@ async function recompute(q: Queryable, keys: readonly Key[]): Promise<void> {
     if (source === 'agent_metrics') {
       for (const level of METRIC_LEVELS) await q.query(refreshMetricLevelSql(level), values);
     } else {
-      await q.query(source === 'service_status' ? REFRESH_SERVICES_SQL : REFRESH_POLLS_SQL, values);
+      await q.query(refreshHourlySql(HOURLY_ROLLUPS.find((h) => h.source === source)!), values);
     }
   }
 }
@@ -225,24 +249,7 @@ export async function rebuildRollups(q: Queryable, from: Date, to: Date): Promis
       range,
     );
   }
-  await q.query(
-    `INSERT INTO service_status_1h (agent_id, service_name, bucket, ${SERVICE_ROLLUP_COLUMNS.join(', ')})
-     SELECT s.agent_id, s.service_name, date_bin(INTERVAL '1 hour', s.ts, ${ORIGIN_SQL}),
-       ${SERVICE_AGGREGATES}
-     FROM service_status s WHERE s.ts >= $1 AND s.ts < $2
-     GROUP BY 1, 2, 3
-     ON CONFLICT (agent_id, service_name, bucket) DO UPDATE SET ${upsertSet(SERVICE_ROLLUP_COLUMNS)}`,
-    range,
-  );
-  await q.query(
-    `INSERT INTO agent_polls_1h (agent_id, tier, bucket, ${POLL_ROLLUP_COLUMNS.join(', ')})
-     SELECT p.agent_id, p.tier, date_bin(INTERVAL '1 hour', p.ts, ${ORIGIN_SQL}),
-       ${POLL_AGGREGATES}
-     FROM agent_polls p WHERE p.ts >= $1 AND p.ts < $2
-     GROUP BY 1, 2, 3
-     ON CONFLICT (agent_id, tier, bucket) DO UPDATE SET ${upsertSet(POLL_ROLLUP_COLUMNS)}`,
-    range,
-  );
+  for (const h of HOURLY_ROLLUPS) await q.query(rebuildHourlySql(h), range);
   // Queued invalidations for this range are left alone: draining them later
   // recomputes the same values, and deleting them here could drop one of a
   // write that committed after these statements read the raw rows.
